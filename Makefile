@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# make            build/ztrace (BPF objects, skeleton, loader)
+# make test       unit tests (no root) + end-to-end tests (root), sanitizers on
+# make check      install dependencies, build, test: the README's test command
+# make demo       two demo containers, ping -> pong, traced until Ctrl-C
+# make fuzz       every parser under libFuzzer (FUZZ_SECONDS each)
+# make bench      with/without ztrace, interleaved, as ratios (root)
+
+OUT        := build
+CLANG      ?= clang
+CC         ?= cc
+BPFTOOL    ?= bpftool
+ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+VMLINUX    := vmlinux/vmlinux.h
+
+CFLAGS_COMMON := -std=gnu11 -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
+		 -Wshadow -Wno-missing-field-initializers -D_GNU_SOURCE -I$(OUT) -Iuser -Ibpf
+CFLAGS     ?=
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LIBS       := -lbpf -lelf -lz
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS   := $(wildcard bpf/*.h)
+
+# Pure userspace: no libbpf, unit-testable and fuzzable without root.
+LIB_SRCS   := $(filter-out user/main.c user/loader.c user/hooks.c user/drain.c user/tracefs.c,\
+		$(wildcard user/*.c user/proto/*.c user/output/*.c))
+BPF_USER   := user/loader.c user/hooks.c user/drain.c user/tracefs.c
+USER_HDRS  := $(wildcard user/*.h user/proto/*.h user/output/*.h) bpf/ztrace.h
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/san/%,$(UNIT_SRCS))
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 60
+
+.PHONY: all test unit bpftest e2e check deps demo fuzz fuzz-smoke bench clean vmlinux format
+.DELETE_ON_ERROR:
+
+all: $(OUT)/ztrace
+
+$(OUT) $(OUT)/bpf $(OUT)/san $(OUT)/fuzz:
+	@mkdir -p $@
+
+# BPF: one object per concern, linked into one, one skeleton.
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX) | $(OUT)/bpf
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-Ivmlinux -Ibpf -c $< -o $@
+
+$(OUT)/ztrace.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(OUT)/ztrace.skel.h: $(OUT)/ztrace.bpf.o
+	$(BPFTOOL) gen skeleton $< name ztrace_bpf > $@
+
+$(OUT)/ztrace: $(LIB_SRCS) $(BPF_USER) user/main.c $(USER_HDRS) $(OUT)/ztrace.skel.h
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(LIB_SRCS) $(BPF_USER) user/main.c -o $@ $(LIBS)
+
+# The test build: the same program with ASan/UBSan, used by the end-to-end tests.
+$(OUT)/san/ztrace: $(LIB_SRCS) $(BPF_USER) user/main.c $(USER_HDRS) $(OUT)/ztrace.skel.h | $(OUT)/san
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) $(LIB_SRCS) $(BPF_USER) user/main.c -o $@ $(LIBS)
+
+$(OUT)/san/test_%: tests/unit/test_%.c $(LIB_SRCS) $(USER_HDRS) tests/unit/check.h | $(OUT)/san
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -Itests/unit $< $(LIB_SRCS) -o $@
+
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(USER_HDRS) | $(OUT)/fuzz
+	$(CLANG) $(filter-out -O2,$(CFLAGS_COMMON)) -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $< $(LIB_SRCS) -o $@
+
+# Kernel-side tests: the real programs, loaded, driven from the test process.
+BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUT)/san/%,$(BPFTEST_SRCS))
+
+$(OUT)/san/test_capture: tests/bpf/test_capture.c $(LIB_SRCS) $(BPF_USER) $(USER_HDRS) $(OUT)/ztrace.skel.h | $(OUT)/san
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -Itests/unit $< $(LIB_SRCS) $(BPF_USER) -o $@ $(LIBS)
+
+bpftest: $(BPFTEST_BINS)
+	@fail=0; for t in $(BPFTEST_BINS); do $$t || fail=1; done; exit $$fail
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
+
+e2e: $(OUT)/san/ztrace
+	ZTRACE=$(abspath $(OUT)/san/ztrace) tests/e2e/run.sh
+
+# Unit tests first: they need no root and fail fast.
+test: unit fuzz-smoke bpftest e2e
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(OUT)/corpus/$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
+		$(OUT)/corpus/$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
+
+# A short pass of every fuzzer, part of `make test`.
+fuzz-smoke:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SMOKE_SECONDS:-15}
+
+deps:
+	scripts/install-deps.sh
+
+check: deps
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory test
+
+demo: deps all
+	scripts/demo.sh
+
+bench: deps all
+	scripts/bench.sh
+
+vmlinux:
+	scripts/gen-vmlinux.sh
+
+format:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h user/*/*.c user/*/*.h
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Connection lifecycle: the handshake tells us who opened the connection
+ * (connect or accept), TCP_CLOSE tells userspace to settle what is left.
+ * These run in softirq as often as in the owner's task, so the socket's own
+ * cgroup decides, never the current task's.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "filter.bpf.h"
+#include "sock.bpf.h"
+
+#define ZT_TCP_ESTABLISHED 1
+#define ZT_TCP_SYN_SENT 2
+#define ZT_TCP_SYN_RECV 3
+#define ZT_TCP_CLOSE 7
+
+static __always_inline void zt_on_established(struct sock *sk, int oldstate)
+{
+	struct zt_sock *st;
+	__u64 cgid = zt_sock_cgroup_id(sk);
+
+	if (!zt_cgroup_id_traced(cgid))
+		return;
+	st = bpf_sk_storage_get(&zt_socks, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st) {
+		zt_count(ZT_CNT_SK_STORAGE_FAIL);
+		return;
+	}
+	st->role = oldstate == ZT_TCP_SYN_SENT ? ZT_ROLE_CLIENT : ZT_ROLE_SERVER;
+	zt_sock_announce(sk, st, bpf_ktime_get_ns(), cgid, ZT_ORIGIN_HANDSHAKE);
+}
+
+static __always_inline void zt_on_close(struct sock *sk)
+{
+	struct zt_close_event *e;
+	struct zt_sock *st = bpf_sk_storage_get(&zt_socks, sk, NULL, 0);
+
+	if (!st || !st->conn_id)
+		return;
+	e = bpf_ringbuf_reserve(&zt_events, sizeof(*e), 0);
+	if (!e) {
+		zt_count(ZT_CNT_RB_FULL_CLOSE);
+		return;
+	}
+	e->hdr.type = ZT_EV_CLOSE;
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->hdr.conn_id = st->conn_id;
+	__builtin_memset(e->hdr.pad, 0, sizeof(e->hdr.pad));
+	/* Not announced twice: a socket can pass through TCP_CLOSE once. */
+	st->conn_id = 0;
+	bpf_ringbuf_submit(e, zt_rb_flags());
+	zt_count(ZT_CNT_EV_CLOSE);
+}
+
+static __always_inline int zt_handle_state(struct sock *sk, int oldstate, int newstate)
+{
+	if (!zt_sock_is_tcp(sk))
+		return 0;
+	if (newstate == ZT_TCP_ESTABLISHED &&
+	    (oldstate == ZT_TCP_SYN_SENT || oldstate == ZT_TCP_SYN_RECV))
+		zt_on_established(sk, oldstate);
+	else if (newstate == ZT_TCP_CLOSE)
+		zt_on_close(sk);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(zt_tp_btf_state, struct sock *sk, int oldstate, int newstate)
+{
+	return zt_handle_state(sk, oldstate, newstate);
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Maps and load-time settings shared by every BPF object. Each object
+ * includes this header; the definitions are weak so `bpftool gen object`
+ * merges them into one map each.
+ */
+#ifndef ZT_MAPS_BPF_H
+#define ZT_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "ztrace.h"
+
+char LICENSE[] SEC("license") __weak = "Dual BSD/GPL";
+
+/* Settings, fixed before load so the verifier can prune what is off. */
+const volatile bool zt_trace_all __weak = false;           /* --all: skip the cgroup filter */
+const volatile __u32 zt_capture_bytes __weak = ZT_CAPTURE_DEFAULT; /* <= ZT_CAPTURE_MAX */
+
+/*
+ * Records to userspace. Size set by --ringbuf-size (power of two, page
+ * multiple). Producers never wake the consumer per record (an IPI each in a
+ * VM): the consumer polls on a short timer, and a producer forces a wakeup
+ * only when the ring is half full.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} zt_events SEC(".maps") __weak;
+
+/*
+ * Selected cgroups. key: cgroup2 id (u64); value: u8, 1. Bound:
+ * ZT_MAX_TRACED_CGROUPS. Filled by userspace before attach, then read-only.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZT_MAX_TRACED_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u8);
+} zt_traced_cgroups SEC(".maps") __weak;
+
+/*
+ * Verdict cache: is this cgroup, or one of its ancestors, selected?
+ * key: cgroup2 id (u64); value: u8, 1 traced, 2 not. Bound: 16384, LRU; an
+ * evicted entry only costs one ancestor walk. Never stale: the selection is
+ * fixed at start and cgroup ids are not reused.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} zt_cgroup_verdict SEC(".maps") __weak;
+
+/*
+ * Per-socket state. key: the socket; value: struct zt_sock. Bound: freed by
+ * the kernel with the socket, so it cannot outlive the connection.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct zt_sock);
+} zt_socks SEC(".maps") __weak;
+
+/* Counters. key: enum zt_counter; value: u64 per CPU. Bound: ZT_CNT_MAX. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ZT_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} zt_counters SEC(".maps") __weak;
+
+/*
+ * Scratch space for a data record: the BPF stack is 512 bytes, a record with
+ * its payload is up to ~4 KiB. key: 0; value: one record per CPU.
+ */
+struct zt_data_scratch {
+	struct zt_data_event ev;
+	/* Twice the bound, so `len & (2 * ZT_CAPTURE_MAX - 1)` is provably in
+	 * range for the verifier whatever the compiler did to the clamp. */
+	__u8 payload[2 * ZT_CAPTURE_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct zt_data_scratch);
+} zt_scratch SEC(".maps") __weak;
+
+static __always_inline void zt_count(enum zt_counter c)
+{
+	__u32 key = c;
+	__u64 *v = bpf_map_lookup_elem(&zt_counters, &key);
+
+	if (v)
+		*v += 1;
+}
+
+/* Wake the consumer only when the ring is filling up (see zt_events). */
+static __always_inline __u64 zt_rb_flags(void)
+{
+	__u64 avail = bpf_ringbuf_query(&zt_events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&zt_events, BPF_RB_RING_SIZE);
+
+	return avail > size / 2 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+#endif

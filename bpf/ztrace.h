@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel/user ABI: every record the BPF side writes to the ring buffer,
+ * and the counters it keeps. Included by both sides; sizes are checked on
+ * both with _Static_assert so a layout drift fails the build, not a trace.
+ *
+ * Rules: fixed-width types, largest first, explicit padding, every record
+ * starts with struct zt_event_hdr so the consumer dispatches on `type`.
+ */
+#ifndef ZT_ABI_H
+#define ZT_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Payload capture: a prefix of each socket message, at most this many bytes.
+ * --capture-bytes picks a value up to it (default ZT_CAPTURE_DEFAULT). */
+#define ZT_CAPTURE_MAX 4096
+#define ZT_CAPTURE_DEFAULT 512
+
+/* Deepest cgroup nesting the in-kernel ancestor walk looks at. */
+#define ZT_CGROUP_MAX_DEPTH 16
+/* Cgroups a user can select (each selection includes its subtree). */
+#define ZT_MAX_TRACED_CGROUPS 1024
+
+enum zt_event_type {
+	ZT_EV_CONN = 1,  /* a traced socket seen for the first time */
+	ZT_EV_DATA = 2,  /* one send or receive on a traced socket */
+	ZT_EV_CLOSE = 3, /* a traced socket reached TCP_CLOSE */
+	ZT_EV_TYPES,
+};
+
+enum zt_dir {
+	ZT_DIR_IN = 0,  /* received by the socket's owner */
+	ZT_DIR_OUT = 1, /* sent by the socket's owner */
+};
+
+enum zt_role {
+	ZT_ROLE_UNKNOWN = 0, /* connection predates ztrace or its handshake was missed */
+	ZT_ROLE_CLIENT = 1,  /* active open: SYN_SENT -> ESTABLISHED */
+	ZT_ROLE_SERVER = 2,  /* passive open: SYN_RECV -> ESTABLISHED */
+};
+
+enum zt_conn_origin {
+	ZT_ORIGIN_HANDSHAKE = 1, /* seen at the ESTABLISHED transition */
+	ZT_ORIGIN_FIRST_IO = 2,  /* seen at its first traced send or receive */
+};
+
+/* zt_data_event.flags */
+#define ZT_DF_NO_PAYLOAD 0x1 /* bytes did not come from a user buffer (sendfile, splice, io_uring) */
+#define ZT_DF_READ_FAIL  0x2 /* the user buffer could not be read */
+
+/*
+ * Counters, one per-CPU slot each, summed by userspace. Every record the BPF
+ * side could not deliver lands in exactly one of these.
+ */
+enum zt_counter {
+	ZT_CNT_RB_FULL_CONN = 0,  /* ring buffer full: conn record lost */
+	ZT_CNT_RB_FULL_DATA,      /* ring buffer full: data record lost */
+	ZT_CNT_RB_FULL_CLOSE,     /* ring buffer full: close record lost */
+	ZT_CNT_SK_STORAGE_FAIL,   /* per-socket state could not be created */
+	ZT_CNT_READ_USER_FAIL,    /* payload unreadable (record still sent, flagged) */
+	ZT_CNT_EV_CONN,           /* records written, for ring buffer accounting */
+	ZT_CNT_EV_DATA,
+	ZT_CNT_EV_CLOSE,
+	ZT_CNT_MAX,
+};
+
+struct zt_event_hdr {
+	__u64 ts_ns;   /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 conn_id; /* socket cookie: unique per socket for the boot */
+	__u16 type;    /* enum zt_event_type */
+	__u16 pad[3];
+};
+
+struct zt_conn_event {
+	struct zt_event_hdr hdr;
+	__u64 cgroup_id; /* cgroup2 id the socket is attributed to */
+	__u8 saddr[16];  /* local address: IPv4 in the first 4 bytes, or IPv6 */
+	__u8 daddr[16];  /* peer address */
+	__u32 netns;     /* network namespace inode: tuples are per namespace */
+	__u16 sport;     /* local port, host order */
+	__u16 dport;     /* peer port, host order */
+	__u16 family;    /* AF_INET or AF_INET6 */
+	__u8 role;       /* enum zt_role */
+	__u8 origin;     /* enum zt_conn_origin */
+	__u32 pad;
+};
+
+struct zt_data_event {
+	struct zt_event_hdr hdr;
+	__u64 cgroup_id; /* cgroup2 id of the task doing the I/O */
+	__u32 pid;       /* tgid */
+	__u32 tid;
+	__u32 len;       /* bytes the syscall moved */
+	__u32 cap;       /* bytes of that message captured in data[] (<= len) */
+	__u8 dir;        /* enum zt_dir */
+	__u8 flags;      /* ZT_DF_* */
+	__u16 pad;
+	__u32 pad2;
+	char comm[16];
+	/* followed by `cap` payload bytes */
+};
+
+struct zt_close_event {
+	struct zt_event_hdr hdr;
+};
+
+/* Per-socket state kept by the kernel side (BPF_MAP_TYPE_SK_STORAGE). */
+struct zt_sock {
+	__u64 conn_id;   /* 0 until the conn record went out */
+	__u64 cgroup_id;
+	__u8 role;
+	__u8 pad[7];
+};
+
+#define ZT_ABI_ASSERT(x) _Static_assert(x, #x)
+ZT_ABI_ASSERT(sizeof(struct zt_event_hdr) == 24);
+ZT_ABI_ASSERT(sizeof(struct zt_conn_event) == 24 + 8 + 32 + 16);
+ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 16 + 8 + 16);
+ZT_ABI_ASSERT(sizeof(struct zt_close_event) == 24);
+ZT_ABI_ASSERT(sizeof(struct zt_sock) == 24);
+
+#endif

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Span assembly: records as the BPF side writes them, in; spans, out. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "flags.h"
+#include "output/output.h"
+#include "tracer.h"
+
+#define MAX_SPANS 16
+
+static struct zt_span spans[MAX_SPANS];
+static int nspans;
+
+static void on_span(void *ctx, struct zt_span *s)
+{
+	(void)ctx;
+	if (nspans < MAX_SPANS)
+		spans[nspans] = *s;
+	nspans++;
+}
+
+static struct zt_tracer *new_tracer(uint32_t max_conns)
+{
+	struct zt_tracer_opts o = { .max_conns = max_conns, .mono_to_unix = 1000000000000ULL,
+				    .on_span = on_span };
+
+	nspans = 0;
+	memset(spans, 0, sizeof(spans));
+	return zt_tracer_new(&o);
+}
+
+static void conn_rec(struct zt_tracer *tr, uint64_t id, int family, const char *local,
+		     uint16_t lport, const char *peer, uint16_t pport, uint8_t role)
+{
+	struct zt_conn_event e = { .hdr = { .ts_ns = 1, .conn_id = id, .type = ZT_EV_CONN } };
+
+	e.family = family;
+	inet_pton(family, local, e.saddr);
+	inet_pton(family, peer, e.daddr);
+	e.sport = lport;
+	e.dport = pport;
+	e.role = role;
+	e.cgroup_id = 77;
+	CHECK_EQ_INT(zt_tracer_on_record(tr, &e, sizeof(e)), 0);
+}
+
+static void data_rec(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t dir, const char *bytes,
+		     uint32_t len)
+{
+	uint32_t cap = strlen(bytes);
+	size_t size = sizeof(struct zt_data_event) + cap;
+	struct zt_data_event *e = calloc(1, size);
+
+	e->hdr.type = ZT_EV_DATA;
+	e->hdr.ts_ns = ts;
+	e->hdr.conn_id = id;
+	e->cgroup_id = 42;
+	e->pid = 100;
+	e->tid = 101;
+	e->len = len ? len : cap;
+	e->cap = cap;
+	e->dir = dir;
+	strcpy(e->comm, "nginx");
+	memcpy(e + 1, bytes, cap);
+	zt_tracer_on_record(tr, e, size);
+	free(e);
+}
+
+static void close_rec(struct zt_tracer *tr, uint64_t id, uint64_t ts)
+{
+	struct zt_close_event e = { .hdr = { .ts_ns = ts, .conn_id = id, .type = ZT_EV_CLOSE } };
+
+	zt_tracer_on_record(tr, &e, sizeof(e));
+}
+
+static void test_server_span(void)
+{
+	struct zt_tracer *tr = new_tracer(16);
+
+	conn_rec(tr, 5, AF_INET, "10.0.0.2", 80, "10.0.0.3", 40000, ZT_ROLE_SERVER);
+	data_rec(tr, 5, 1000, ZT_DIR_IN, "GET /a?b=1 HTTP/1.1\r\nHost: x\r\nAuthorization: secret\r\n\r\n", 0);
+	data_rec(tr, 5, 5000, ZT_DIR_OUT, "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nabc", 0);
+	CHECK_EQ_INT(nspans, 1);
+	CHECK_EQ_INT(spans[0].kind, ZT_SPAN_SERVER);
+	CHECK_EQ_STR(spans[0].method, "GET");
+	CHECK_EQ_STR(spans[0].target, "/a?b=1");
+	CHECK_EQ_INT(spans[0].status, 404);
+	CHECK_EQ_INT(spans[0].duration_ns, 4000);
+	CHECK_EQ_INT(spans[0].start_ns, 1000000000000ULL + 1000);
+	CHECK_EQ_STR(spans[0].local, "10.0.0.2:80");
+	CHECK_EQ_STR(spans[0].peer, "10.0.0.3:40000");
+	CHECK_EQ_INT(spans[0].cgroup_id, 42);
+	CHECK_EQ_INT(spans[0].pid, 100);
+	CHECK_EQ_STR(spans[0].comm, "nginx");
+	CHECK(!spans[0].has_parent);
+	CHECK_EQ_INT(zt_tracer_stats(tr)->spans, 1);
+
+	/* The JSON line carries the public fields and never the secret. */
+	struct zt_outbuf o;
+	char line[2048];
+	int pipefd[2];
+
+	CHECK(pipe(pipefd) == 0);
+	zt_outbuf_init(&o, pipefd[1], 4096);
+	zt_json_span(&o, &spans[0]);
+	zt_outbuf_flush(&o);
+	ssize_t n = read(pipefd[0], line, sizeof(line) - 1);
+	line[n > 0 ? n : 0] = '\0';
+	CHECK(strstr(line, "\"kind\":\"server\"") != NULL);
+	CHECK(strstr(line, "\"status\":404") != NULL);
+	CHECK(strstr(line, "\"peer\":\"10.0.0.3:40000\"") != NULL);
+	CHECK(strstr(line, "\"parent_span_id\":\"\"") != NULL);
+	CHECK(strstr(line, "\"flags\":[]") != NULL);
+	CHECK(strstr(line, "secret") == NULL);
+	CHECK(line[strlen(line) - 1] == '\n');
+	zt_outbuf_free(&o);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	zt_tracer_free(tr);
+}
+
+static void test_client_span_ipv6_and_traceparent(void)
+{
+	struct zt_tracer *tr = new_tracer(16);
+
+	conn_rec(tr, 9, AF_INET6, "fd00::2", 50000, "fd00::1", 8080, ZT_ROLE_CLIENT);
+	data_rec(tr, 9, 10, ZT_DIR_OUT,
+		 "GET / HTTP/1.1\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n", 0);
+	data_rec(tr, 9, 30, ZT_DIR_IN, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0);
+	CHECK_EQ_INT(nspans, 1);
+	CHECK_EQ_INT(spans[0].kind, ZT_SPAN_CLIENT);
+	CHECK_EQ_STR(spans[0].peer, "[fd00::1]:8080");
+	CHECK_EQ_INT(spans[0].bytes_out > 0, 1);
+	/* A client span starts a trace of its own: the header names its parent's
+	 * peer, which only the server side continues. */
+	CHECK(!spans[0].has_parent);
+	zt_tracer_free(tr);
+
+	tr = new_tracer(16);
+	conn_rec(tr, 9, AF_INET6, "::ffff:10.1.2.3", 80, "::ffff:10.1.2.4", 1234, ZT_ROLE_SERVER);
+	data_rec(tr, 9, 10, ZT_DIR_IN,
+		 "GET / HTTP/1.1\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n", 0);
+	data_rec(tr, 9, 30, ZT_DIR_OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0);
+	CHECK_EQ_INT(nspans, 1);
+	CHECK(spans[0].has_parent);
+	CHECK_EQ_INT(spans[0].trace_id[0], 0x0a);
+	CHECK_EQ_INT(spans[0].trace_id[15], 0x9c);
+	CHECK_EQ_INT(spans[0].parent_span_id[7], 0x31);
+	CHECK_EQ_STR(spans[0].local, "10.1.2.3:80");
+	/* Malformed: upper-case hex is not W3C: ignored and counted. */
+	data_rec(tr, 9, 40, ZT_DIR_IN,
+		 "GET / HTTP/1.1\r\ntraceparent: 00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01\r\n\r\n", 0);
+	data_rec(tr, 9, 50, ZT_DIR_OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0);
+	CHECK_EQ_INT(nspans, 2);
+	CHECK(!spans[1].has_parent);
+	CHECK_EQ_INT(zt_tracer_stats(tr)->traceparent_bad, 1);
+	zt_tracer_free(tr);
+}
+
+static void test_not_http_ignored(void)
+{
+	struct zt_tracer *tr = new_tracer(16);
+
+	conn_rec(tr, 3, AF_INET, "127.0.0.1", 6379, "127.0.0.1", 5000, ZT_ROLE_SERVER);
+	data_rec(tr, 3, 1, ZT_DIR_IN, "*1\r\n$4\r\nPING\r\n", 0);
+	data_rec(tr, 3, 2, ZT_DIR_OUT, "+PONG\r\n", 0);
+	data_rec(tr, 3, 3, ZT_DIR_IN, "GET / HTTP/1.1\r\n\r\n", 0);
+	CHECK_EQ_INT(nspans, 0);
+	CHECK_EQ_INT(zt_tracer_stats(tr)->not_http, 1);
+	close_rec(tr, 3, 4);
+	CHECK_EQ_INT(zt_tracer_conns(tr), 0);
+	zt_tracer_free(tr);
+}
+
+static void test_close_and_eviction(void)
+{
+	struct zt_tracer *tr = new_tracer(16);
+
+	/* A request still waiting when the connection closes is reported. */
+	conn_rec(tr, 1, AF_INET, "10.0.0.2", 80, "10.0.0.3", 1, ZT_ROLE_SERVER);
+	data_rec(tr, 1, 10, ZT_DIR_IN, "GET /slow HTTP/1.1\r\n\r\n", 0);
+	close_rec(tr, 1, 20);
+	CHECK_EQ_INT(nspans, 1);
+	CHECK_EQ_INT(spans[0].status, 0);
+	CHECK(spans[0].flags & ZT_F_NO_RESPONSE);
+	CHECK_EQ_INT(zt_tracer_conns(tr), 0);
+
+	/* Beyond the bound the least recently used connection goes, counted. */
+	for (uint64_t id = 100; id < 100 + 40; id++) {
+		conn_rec(tr, id, AF_INET, "10.0.0.2", 80, "10.0.0.3", (uint16_t)id, ZT_ROLE_SERVER);
+		data_rec(tr, id, id, ZT_DIR_IN, "GET / HTTP/1.1\r\n\r\n", 0);
+	}
+	CHECK_EQ_INT(zt_tracer_conns(tr), 16);
+	CHECK_EQ_INT(zt_tracer_stats(tr)->conn_evicted, 24);
+	/* Evicted connections' open requests still come out, flagged. */
+	CHECK_EQ_INT(nspans, 1 + 24);
+	zt_tracer_free(tr);
+	/* ... and the ones open at exit are counted, not invented. */
+}
+
+static void test_bad_records(void)
+{
+	struct zt_tracer *tr = new_tracer(16);
+	struct zt_data_event e = { .hdr = { .type = ZT_EV_DATA, .conn_id = 1 }, .len = 5, .cap = 100 };
+	uint8_t junk[3] = { 1, 2, 3 };
+	struct zt_event_hdr h = { .type = 99 };
+
+	zt_tracer_on_record(tr, &e, sizeof(e)); /* cap beyond the record */
+	zt_tracer_on_record(tr, junk, sizeof(junk));
+	zt_tracer_on_record(tr, &h, sizeof(h));
+	CHECK_EQ_INT(zt_tracer_stats(tr)->bad_records, 3);
+	CHECK_EQ_INT(nspans, 0);
+	zt_tracer_free(tr);
+}
+
+static void test_ids_and_traceparent(void)
+{
+	uint8_t a[16], b[16], t[16], p[8];
+
+	zt_ids_seed(1);
+	zt_ids_fill(a, 16);
+	zt_ids_fill(b, 16);
+	CHECK(memcmp(a, b, 16) != 0);
+	CHECK(zt_traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", t, p));
+	CHECK(!zt_traceparent_parse("00-00000000000000000000000000000000-00f067aa0ba902b7-01", t, p));
+	CHECK(!zt_traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", t, p));
+	CHECK(!zt_traceparent_parse("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", t, p));
+	CHECK(!zt_traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", t, p));
+	CHECK(!zt_traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", t, p));
+	CHECK(zt_traceparent_parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what", t, p));
+	CHECK(!zt_traceparent_parse("", t, p));
+}
+
+static void test_json_escaping(void)
+{
+	struct zt_outbuf o;
+	int pipefd[2];
+	char buf[256];
+
+	CHECK(pipe(pipefd) == 0);
+	zt_outbuf_init(&o, pipefd[1], 64);
+	zt_json_string(&o, "a\"b\\c\n\x01\xff\xc3\xa9/");
+	zt_outbuf_flush(&o);
+	ssize_t n = read(pipefd[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK_EQ_STR(buf, "\"a\\\"b\\\\c\\u000a\\u0001\\ufffd\xc3\xa9/\"");
+	zt_outbuf_free(&o);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+int main(void)
+{
+	test_server_span();
+	test_client_span_ipv6_and_traceparent();
+	test_not_http_ignored();
+	test_close_and_eviction();
+	test_bad_records();
+	test_ids_and_traceparent();
+	test_json_escaping();
+	return TEST_SUMMARY("test_tracer");
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Which cgroups to trace, and what to call them.
+ *
+ * The kernel filters on cgroup2 ids (bpf_get_current_cgroup_id() is the
+ * inode number of the task's cgroup2 directory), so every selection a user
+ * can make (--cgroup, --pid, --container) resolves to a cgroup2 directory.
+ * The cgroup2 mount is found in /proc/self/mountinfo, never assumed: it is
+ * /sys/fs/cgroup on pure v2 hosts and /sys/fs/cgroup/unified on hybrid ones.
+ *
+ * Functions that take `root` work on any directory tree so that tests can
+ * run them on a fake one without root.
+ */
+#ifndef ZT_CGROUP_H
+#define ZT_CGROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ZT_CGROUP_PATH_MAX 4096
+#define ZT_CONTAINER_NAME_MAX 64
+
+/*
+ * The cgroup2 mount point, from `mountinfo` (normally "/proc/self/mountinfo").
+ * Writes it to `out`; returns 0 or -ENOENT when no cgroup2 is mounted.
+ */
+int zt_cgroup2_find_root(const char *mountinfo, char *out, size_t outsz);
+
+/*
+ * --cgroup ARG: an absolute cgroup2 directory, a path relative to the cgroup2
+ * root ("ztrace-test/pong" or "/ztrace-test/pong"), or on a hybrid host a
+ * cgroup v1 directory (e.g. /sys/fs/cgroup/cpu/x/y), mapped to its cgroup2
+ * twin (root/x/y). `v1_mounts` lists v1 mount points from mountinfo; pass
+ * NULL to read /proc/self/mountinfo.
+ * Writes the absolute cgroup2 directory to `out`. Returns 0 or -errno with a
+ * one-line reason in `err`.
+ */
+int zt_cgroup_resolve_path(const char *root, const char *mountinfo, const char *arg,
+			   char *out, size_t outsz, char *err, size_t errsz);
+
+/*
+ * --pid PID: the cgroup2 directory of that process, from `proc`/PID/cgroup
+ * (its "0::/path" line; `proc` is normally "/proc").
+ */
+int zt_cgroup_resolve_pid(const char *root, const char *proc, pid_t pid,
+			  char *out, size_t outsz, char *err, size_t errsz);
+
+/*
+ * --container ID|NAME: walks the cgroup2 tree under `root` for a directory
+ * named after the container by its runtime:
+ *   docker-ID.scope, docker/ID, cri-containerd-ID.scope, crio-ID.scope,
+ *   libpod-ID.scope, or a runc cgroupsPath leaf named exactly NAME or ID.
+ * A hex id prefix of 6 or more characters matches; an ambiguous prefix is an
+ * error whose `err` lists the candidates. Exact leaf-name matches win over
+ * prefix matches.
+ */
+int zt_cgroup_resolve_container(const char *root, const char *arg,
+				char *out, size_t outsz, char *err, size_t errsz);
+
+/* The cgroup id of a cgroup2 directory (its inode number), or 0 on error. */
+uint64_t zt_cgroup_id(const char *dir);
+
+/*
+ * Short container name for a cgroup path relative to the root:
+ * "system.slice/docker-0123456789abcdef....scope" -> "0123456789ab",
+ * "ztrace-test/pong" -> "pong", "" -> "/".
+ */
+void zt_cgroup_container_name(const char *relpath, char *out, size_t outsz);
+
+/*
+ * Names of cgroup ids seen in events. Looks ids up in a cache and rescans
+ * the tree under `root` on a miss (at most once per second, so a storm of
+ * unknown ids costs one walk). Vanished cgroups keep their last known name.
+ */
+struct zt_cgroup_names;
+
+struct zt_cgroup_names *zt_cgroup_names_new(const char *root);
+void zt_cgroup_names_free(struct zt_cgroup_names *n);
+/*
+ * Relative path (e.g. "ztrace-test/pong") and container name for `id`.
+ * Pointers stay valid until zt_cgroup_names_free. Unknown ids get
+ * "?" / "?" after a rescan fails to find them.
+ */
+int zt_cgroup_names_get(struct zt_cgroup_names *n, uint64_t id,
+			const char **relpath, const char **container);
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The connection table: what userspace knows of each traced socket, keyed by
+ * its socket cookie. Bounded: when full, the connection idle the longest is
+ * evicted (and counted), so a flood of connections costs a count, not memory.
+ */
+#ifndef ZT_CONN_H
+#define ZT_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct zt_conn {
+	uint64_t id;        /* socket cookie; 0 marks a free slot */
+	uint64_t cgroup_id;
+	uint64_t last_ns;   /* last event, for eviction */
+	uint8_t saddr[16], daddr[16];
+	uint32_t netns;
+	uint16_t sport, dport, family;
+	uint8_t role;       /* enum zt_role */
+	bool known;         /* tuple known (a conn record arrived) */
+	bool ignored;       /* not a protocol we parse: events are dropped here */
+	uint32_t pid, tid;  /* of the latest event */
+	char comm[16];
+	struct zt_conn *lru_prev, *lru_next; /* most recent at the head */
+	void *proto;        /* protocol parser state, owned by the caller */
+};
+
+struct zt_conn_table;
+
+/* `cap` connections at most (rounded up to a power of two for the index). */
+struct zt_conn_table *zt_conn_table_new(uint32_t cap);
+/* Calls `release` on every connection still held, then frees the table. */
+void zt_conn_table_free(struct zt_conn_table *t, void (*release)(void *ctx, struct zt_conn *c),
+			void *ctx);
+
+struct zt_conn *zt_conn_table_lookup(struct zt_conn_table *t, uint64_t id);
+/*
+ * Returns the connection for `id`, creating it (zeroed, id set) when absent.
+ * When the table is full the least recently used connection is first passed
+ * to `evict` and removed. *created says which happened.
+ */
+struct zt_conn *zt_conn_table_get(struct zt_conn_table *t, uint64_t id, uint64_t now_ns,
+				  bool *created, void (*evict)(void *ctx, struct zt_conn *c),
+				  void *ctx);
+/* Marks `c` as just used. */
+void zt_conn_table_touch(struct zt_conn_table *t, struct zt_conn *c, uint64_t now_ns);
+void zt_conn_table_remove(struct zt_conn_table *t, struct zt_conn *c);
+uint32_t zt_conn_table_count(const struct zt_conn_table *t);
+
+#endif

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/libbpf.h>
+
+#include "drain.h"
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	return zt_tracer_on_record(ctx, data, size);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct drop_counts {
+	uint64_t k[ZT_CNT_MAX];
+	const struct zt_tracer_stats *u;
+	uint64_t output_errors;
+};
+
+static void read_drops(struct zt_run *r, struct drop_counts *d)
+{
+	if (zt_bpf_counters(r->bpf, d->k))
+		memset(d->k, 0, sizeof(d->k));
+	d->u = zt_tracer_stats(r->tracer);
+	d->output_errors = r->out->write_errors;
+}
+
+/* Every way a request can go missing, by name; "name=N" pairs. */
+static int format_drops(const struct drop_counts *d, char *buf, int size, uint64_t *total)
+{
+	const struct { const char *name; uint64_t v; } drops[] = {
+		{ "ringbuf_conn", d->k[ZT_CNT_RB_FULL_CONN] },
+		{ "ringbuf_data", d->k[ZT_CNT_RB_FULL_DATA] },
+		{ "ringbuf_close", d->k[ZT_CNT_RB_FULL_CLOSE] },
+		{ "sk_storage", d->k[ZT_CNT_SK_STORAGE_FAIL] },
+		{ "conn_evicted", d->u->conn_evicted },
+		{ "pipeline_overflow", d->u->http1.pipeline_overflow },
+		{ "header_too_big", d->u->http1.header_too_big },
+		{ "alloc_fail", d->u->alloc_fail },
+		{ "bad_records", d->u->bad_records },
+		{ "output_write", d->output_errors },
+	};
+	int off = 0;
+
+	*total = 0;
+	for (unsigned i = 0; i < sizeof(drops) / sizeof(drops[0]); i++) {
+		off += snprintf(buf + off, size - off, "%s%s=%" PRIu64, i ? " " : "",
+				drops[i].name, drops[i].v);
+		if (off >= size)
+			return size - 1;
+		*total += drops[i].v;
+	}
+	return off;
+}
+
+int zt_drain_run(struct zt_run *r)
+{
+	struct ring_buffer *rb;
+	double start = now_s(), last_status = start;
+	uint64_t last_total = 0;
+	int err = 0;
+
+	rb = ring_buffer__new(zt_bpf_events_fd(r->bpf), on_record, r->tracer, NULL);
+	if (!rb) {
+		err = -errno;
+		fprintf(stderr, "ztrace: cannot open the ring buffer: %s\n", strerror(-err));
+		return err;
+	}
+	while (!*r->stop) {
+		/* Producers do not wake us per record (see bpf/maps.bpf.h):
+		 * the poll times out and consume() takes what is there. */
+		err = ring_buffer__poll(rb, r->poll_ms);
+		if (err >= 0)
+			err = ring_buffer__consume(rb);
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "ztrace: reading the ring buffer failed: %s\n",
+				strerror(-err));
+			break;
+		}
+		err = 0;
+		zt_outbuf_flush(r->out);
+		double t = now_s();
+
+		if (r->duration_s > 0 && t - start >= r->duration_s)
+			break;
+		if (t - last_status >= r->status_interval_s) {
+			struct drop_counts d;
+			char buf[512];
+			uint64_t total;
+
+			read_drops(r, &d);
+			format_drops(&d, buf, sizeof(buf), &total);
+			if (total != last_total)
+				fprintf(stderr, "ztrace: status: spans=%" PRIu64 " drops: %s\n",
+					d.u->spans, buf);
+			last_total = total;
+			last_status = t;
+		}
+	}
+	/* What is still in the ring was traced: it goes out before we stop. */
+	ring_buffer__consume(rb);
+	zt_outbuf_flush(r->out);
+	ring_buffer__free(rb);
+	return err;
+}
+
+void zt_drain_summary(struct zt_run *r)
+{
+	struct drop_counts d;
+	char buf[512];
+	uint64_t total;
+
+	read_drops(r, &d);
+	format_drops(&d, buf, sizeof(buf), &total);
+	fprintf(stderr,
+		"ztrace: summary: spans=%" PRIu64 " drops: %s quality: resyncs=%" PRIu64
+		" orphan_responses=%" PRIu64 " unanswered=%" PRIu64 " not_http=%" PRIu64
+		" traceparent_bad=%" PRIu64 " conn_untracked=%" PRIu64 " payload_unreadable=%" PRIu64
+		" records: conn=%" PRIu64 " data=%" PRIu64 " close=%" PRIu64 "\n",
+		d.u->spans, buf, d.u->http1.resyncs, d.u->http1.orphan_responses,
+		d.u->http1.unanswered, d.u->not_http, d.u->traceparent_bad, d.u->conn_untracked,
+		d.k[ZT_CNT_READ_USER_FAIL], d.u->records[ZT_EV_CONN], d.u->records[ZT_EV_DATA],
+		d.u->records[ZT_EV_CLOSE]);
+}

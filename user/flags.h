@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Data-quality marks carried by a span (JSON "flags": a list of the names
+ * below). They say what ztrace could not see, so a reader never mistakes a
+ * partial observation for a complete one.
+ */
+#ifndef ZT_FLAGS_H
+#define ZT_FLAGS_H
+
+#include <stdint.h>
+
+#define ZT_F_TRUNCATED   (1u << 0) /* a header was cut by the capture bound */
+#define ZT_F_TARGET_CUT  (1u << 1) /* target longer than HTTP1_TARGET_MAX */
+#define ZT_F_RESYNC      (1u << 2) /* framing lost; end found at the next message */
+#define ZT_F_NO_RESPONSE (1u << 3) /* connection closed or evicted before a response */
+#define ZT_F_MIDSTREAM   (1u << 4) /* capture began inside the connection */
+#define ZT_F_CLOSE_DELIM (1u << 5) /* response body ended by connection close */
+#define ZT_F_EVICTED     (1u << 6) /* connection state evicted under pressure */
+#define ZT_F_PIPELINED   (1u << 7) /* request sent before the previous response */
+#define ZT_F_UPGRADE     (1u << 8) /* 101 Switching Protocols: no HTTP/1 after it */
+
+/* Writes "a,b,c" names of set flags into buf; returns the length. */
+int zt_flags_format(uint32_t flags, char *buf, int size);
+/* Name of a single flag bit, or NULL. */
+const char *zt_flag_name(uint32_t bit);
+
+#endif

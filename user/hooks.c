@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "hooks.h"
+
+#define ZT_HOOK_PROGS 3
+
+/*
+ * The implementations. A new flavour of a hook is a row here plus its
+ * two-line wrappers in bpf/; nothing else changes.
+ */
+struct zt_hook_impl {
+	const char *logical;
+	enum zt_hook_kind kind;
+	const char *progs[ZT_HOOK_PROGS];   /* program names in the BPF object */
+	const char *targets[ZT_HOOK_PROGS]; /* what each attaches to, for the probe */
+};
+
+static const struct zt_hook_impl impls[] = {
+	{ "io", ZT_HOOK_TP_BTF, { "zt_tp_btf_send", "zt_tp_btf_recv" },
+	  { "sock_send_length", "sock_recv_length" } },
+	{ "state", ZT_HOOK_TP_BTF, { "zt_tp_btf_state" }, { "inet_sock_set_state" } },
+};
+
+static const char *const logical_hooks[] = { "io", "state" };
+
+static const char *const kind_names[ZT_HOOK_KINDS] = {
+	[ZT_HOOK_FENTRY] = "fentry",
+	[ZT_HOOK_TP_BTF] = "tp_btf",
+	[ZT_HOOK_KPROBE] = "kprobe",
+	[ZT_HOOK_TRACEPOINT] = "tracepoint",
+};
+
+static bool chosen_kinds[ZT_HOOK_KINDS];
+
+const char *zt_hook_kind_name(enum zt_hook_kind k)
+{
+	return k < ZT_HOOK_KINDS ? kind_names[k] : "?";
+}
+
+int zt_hook_mode_parse(const char *s, enum zt_hook_mode *mode)
+{
+	static const char *const modes[] = { "auto", "fentry", "kprobe", "tracepoint" };
+
+	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcmp(s, modes[i])) {
+			*mode = (enum zt_hook_mode)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static bool mode_allows(enum zt_hook_mode mode, enum zt_hook_kind kind)
+{
+	switch (mode) {
+	case ZT_MODE_AUTO:
+		return true;
+	case ZT_MODE_FENTRY:
+		return kind == ZT_HOOK_FENTRY;
+	case ZT_MODE_KPROBE:
+		return kind == ZT_HOOK_KPROBE;
+	case ZT_MODE_TRACEPOINT:
+		return kind == ZT_HOOK_TP_BTF || kind == ZT_HOOK_TRACEPOINT;
+	}
+	return false;
+}
+
+/* Load a two-instruction program at `target` and attach it: what works here
+ * works for the real program. */
+static bool probe_btf_attach(const char *target, enum bpf_attach_type type)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = type);
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int id = libbpf_find_vmlinux_btf_id(target, type), fd, link;
+
+	if (id < 0)
+		return false;
+	opts.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, 2, &opts);
+	if (fd < 0)
+		return false;
+	link = bpf_raw_tracepoint_open(NULL, fd);
+	if (link >= 0)
+		close(link);
+	close(fd);
+	return link >= 0;
+}
+
+static bool probe_target(enum zt_hook_kind kind, const char *target)
+{
+	switch (kind) {
+	case ZT_HOOK_TP_BTF:
+		return probe_btf_attach(target, BPF_TRACE_RAW_TP);
+	case ZT_HOOK_FENTRY:
+		return probe_btf_attach(target, BPF_TRACE_FENTRY);
+	default:
+		return false; /* no implementation of this kind in this build */
+	}
+}
+
+static bool impl_works(const struct zt_hook_impl *im, struct bpf_object *obj)
+{
+	for (int i = 0; i < ZT_HOOK_PROGS && im->progs[i]; i++) {
+		if (!bpf_object__find_program_by_name(obj, im->progs[i]))
+			return false;
+		if (!probe_target(im->kind, im->targets[i]))
+			return false;
+	}
+	return true;
+}
+
+static void set_autoload(struct bpf_object *obj, const struct zt_hook_impl *im, bool on)
+{
+	for (int i = 0; i < ZT_HOOK_PROGS && im->progs[i]; i++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(obj, im->progs[i]);
+
+		if (p)
+			bpf_program__set_autoload(p, on);
+	}
+}
+
+int zt_hooks_select(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, int descsz,
+		    char *err, int errsz)
+{
+	const int n = sizeof(impls) / sizeof(impls[0]);
+	int off = 0;
+
+	desc[0] = '\0';
+	for (int i = 0; i < n; i++)
+		set_autoload(obj, &impls[i], false);
+	for (unsigned l = 0; l < sizeof(logical_hooks) / sizeof(logical_hooks[0]); l++) {
+		const struct zt_hook_impl *best = NULL;
+
+		for (int i = 0; i < n; i++) {
+			const struct zt_hook_impl *im = &impls[i];
+
+			if (strcmp(im->logical, logical_hooks[l]) || !mode_allows(mode, im->kind))
+				continue;
+			if ((!best || im->kind < best->kind) && impl_works(im, obj))
+				best = im;
+		}
+		if (!best) {
+			snprintf(err, errsz, "no %s hook for '%s' works on this kernel%s",
+				 mode == ZT_MODE_AUTO ? "" : "of the forced kind",
+				 logical_hooks[l],
+				 mode == ZT_MODE_AUTO ? "" : " (try --hooks auto)");
+			return -ENOTSUP;
+		}
+		set_autoload(obj, best, true);
+		chosen_kinds[best->kind] = true;
+		off += snprintf(desc + off, descsz - off, "%s%s=%s", off ? " " : "",
+				logical_hooks[l], kind_names[best->kind]);
+		if (off >= descsz)
+			off = descsz - 1;
+	}
+	return 0;
+}
+
+bool zt_hooks_need_tracefs(void)
+{
+	return chosen_kinds[ZT_HOOK_TRACEPOINT] || chosen_kinds[ZT_HOOK_KPROBE];
+}

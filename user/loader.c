@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "tracefs.h"
+#include "ztrace.skel.h"
+
+int zt_bpf_load(struct zt_bpf *b, const struct zt_load_opts *o)
+{
+	char err[256];
+	const __u8 one = 1;
+	int ret;
+
+	b->skel = ztrace_bpf__open();
+	if (!b->skel) {
+		ret = -errno;
+		fprintf(stderr, "ztrace: cannot open the BPF object: %s\n", strerror(-ret));
+		return ret;
+	}
+	b->skel->rodata->zt_trace_all = o->trace_all;
+	b->skel->rodata->zt_capture_bytes = o->capture_bytes;
+	ret = bpf_map__set_max_entries(b->skel->maps.zt_events, o->ringbuf_size);
+	if (ret) {
+		fprintf(stderr, "ztrace: ring buffer size %u refused: %s\n", o->ringbuf_size,
+			strerror(-ret));
+		goto fail;
+	}
+	ret = zt_hooks_select(b->skel->obj, o->hooks, b->hooks_desc, sizeof(b->hooks_desc), err,
+			      sizeof(err));
+	if (ret) {
+		fprintf(stderr, "ztrace: %s\n", err);
+		goto fail;
+	}
+	if (zt_hooks_need_tracefs() && (ret = zt_tracefs_ensure()))
+		goto fail;
+	ret = ztrace_bpf__load(b->skel);
+	if (ret) {
+		fprintf(stderr, "ztrace: loading the BPF programs failed: %s (-v shows the "
+				"verifier's log)\n", strerror(-ret));
+		goto fail;
+	}
+	for (int i = 0; i < o->ncgroups; i++) {
+		ret = bpf_map__update_elem(b->skel->maps.zt_traced_cgroups, &o->cgroup_ids[i],
+					   sizeof(__u64), &one, sizeof(one), BPF_ANY);
+		if (ret) {
+			fprintf(stderr, "ztrace: cannot select cgroup %llu: %s\n",
+				(unsigned long long)o->cgroup_ids[i], strerror(-ret));
+			goto fail;
+		}
+	}
+	ret = ztrace_bpf__attach(b->skel);
+	if (ret) {
+		fprintf(stderr, "ztrace: attaching the BPF programs failed: %s\n", strerror(-ret));
+		goto fail;
+	}
+	return 0;
+fail:
+	zt_bpf_destroy(b);
+	return ret < 0 ? ret : -EINVAL;
+}
+
+int zt_bpf_events_fd(const struct zt_bpf *b)
+{
+	return bpf_map__fd(b->skel->maps.zt_events);
+}
+
+int zt_bpf_counters(const struct zt_bpf *b, uint64_t out[ZT_CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 k = 0; k < ZT_CNT_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map__lookup_elem(b->skel->maps.zt_counters, &k, sizeof(k), vals,
+					 ncpu * sizeof(*vals), 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+void zt_bpf_destroy(struct zt_bpf *b)
+{
+	ztrace_bpf__destroy(b->skel);
+	b->skel = NULL;
+}

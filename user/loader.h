@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The BPF side's lifecycle: open, configure, choose hooks, load, select
+ * cgroups, attach; and reading its counters. */
+#ifndef ZT_LOADER_H
+#define ZT_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hooks.h"
+#include "ztrace.h"
+
+struct ztrace_bpf;
+
+struct zt_load_opts {
+	bool trace_all;
+	uint32_t capture_bytes;
+	uint32_t ringbuf_size;
+	enum zt_hook_mode hooks;
+	const uint64_t *cgroup_ids;
+	int ncgroups;
+};
+
+struct zt_bpf {
+	struct ztrace_bpf *skel;
+	char hooks_desc[128];
+};
+
+/* Returns 0, or -errno after printing one line on stderr. */
+int zt_bpf_load(struct zt_bpf *b, const struct zt_load_opts *o);
+int zt_bpf_events_fd(const struct zt_bpf *b);
+/* Sums the per-CPU counters into out[ZT_CNT_MAX]. */
+int zt_bpf_counters(const struct zt_bpf *b, uint64_t out[ZT_CNT_MAX]);
+void zt_bpf_destroy(struct zt_bpf *b);
+
+#endif

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* ztrace: every request a container serves or makes, from the kernel. */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "cgroup.h"
+#include "drain.h"
+#include "loader.h"
+#include "output/output.h"
+#include "tracer.h"
+
+#define MAX_SELECTIONS 64
+#define EXIT_USAGE 2
+
+enum sel_kind { SEL_CGROUP, SEL_PID, SEL_CONTAINER };
+
+static struct {
+	struct { enum sel_kind kind; const char *arg; } sel[MAX_SELECTIONS];
+	int nsel;
+	bool all, json, verbose;
+	double duration;
+	uint32_t capture_bytes, ringbuf_size, max_conns;
+	enum zt_hook_mode hooks;
+} env = {
+	.capture_bytes = ZT_CAPTURE_DEFAULT,
+	.ringbuf_size = 8 << 20,
+	.max_conns = 65536,
+};
+
+const char *argp_program_version = "ztrace 0.1";
+static const char doc[] =
+	"ztrace: every request a container serves or makes, with its latency, status and peer.\n"
+	"\n"
+	"USAGE: ztrace {--container ID|NAME | --cgroup PATH | --pid PID | --all} [--json]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  ztrace --container pong            # requests served and made by container pong\n"
+	"  ztrace --container 3f2a9c --json   # by container id prefix, as JSON lines\n"
+	"  ztrace --cgroup system.slice/nginx.service\n"
+	"  ztrace --pid 4242 --duration 30    # the cgroup of process 4242, for 30 s\n"
+	"  ztrace --all | grep ' 5[0-9][0-9] '  # every container, server errors only";
+
+enum {
+	OPT_CAPTURE = 0x100,
+	OPT_RINGBUF,
+	OPT_HOOKS,
+	OPT_MAX_CONNS,
+};
+
+static const struct argp_option opts[] = {
+	{ "container", 'c', "ID|NAME", 0, "Trace a container (id prefix of 6+ chars, or name); repeatable", 0 },
+	{ "cgroup", 'g', "PATH", 0, "Trace a cgroup and everything below it; repeatable", 0 },
+	{ "pid", 'p', "PID", 0, "Trace the cgroup of this process; repeatable", 0 },
+	{ "all", 'a', NULL, 0, "Trace every cgroup, each span labelled with its own", 0 },
+	{ "json", 'j', NULL, 0, "JSON lines instead of text", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after this long", 0 },
+	{ "capture-bytes", OPT_CAPTURE, "N", 0, "Bytes of each message copied for parsing (default 512, max 4096)", 0 },
+	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0, "Ring buffer size, a power of two (default 8M; K and M suffixes)", 0 },
+	{ "hooks", OPT_HOOKS, "MODE", 0, "auto, fentry, kprobe or tracepoint (default auto)", 0 },
+	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Connections tracked at once (default 65536)", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
+	{},
+};
+
+static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	if (*end || v < min || v > max)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'c':
+	case 'g':
+	case 'p':
+		if (env.nsel == MAX_SELECTIONS)
+			argp_error(state, "at most %d selections", MAX_SELECTIONS);
+		env.sel[env.nsel].kind = key == 'c' ? SEL_CONTAINER : key == 'g' ? SEL_CGROUP : SEL_PID;
+		env.sel[env.nsel++].arg = arg;
+		break;
+	case 'a':
+		env.all = true;
+		break;
+	case 'j':
+		env.json = true;
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
+	case 'd': {
+		char *end;
+
+		env.duration = strtod(arg, &end);
+		if (*end || env.duration <= 0)
+			argp_error(state, "--duration %s: a positive number of seconds", arg);
+		break;
+	}
+	case OPT_CAPTURE:
+		if (parse_u32(arg, 0, ZT_CAPTURE_MAX, &env.capture_bytes))
+			argp_error(state, "--capture-bytes %s: 0 to %d", arg, ZT_CAPTURE_MAX);
+		break;
+	case OPT_RINGBUF:
+		if (parse_u32(arg, 4096, 1u << 30, &env.ringbuf_size) ||
+		    (env.ringbuf_size & (env.ringbuf_size - 1)))
+			argp_error(state, "--ringbuf-size %s: a power of two, 4K to 1024M", arg);
+		break;
+	case OPT_HOOKS:
+		if (zt_hook_mode_parse(arg, &env.hooks))
+			argp_error(state, "--hooks %s: auto, fentry, kprobe or tracepoint", arg);
+		break;
+	case OPT_MAX_CONNS:
+		if (parse_u32(arg, 16, 1u << 24, &env.max_conns))
+			argp_error(state, "--max-conns %s: 16 to 16777216", arg);
+		break;
+	case ARGP_KEY_END:
+		if (!env.nsel && !env.all)
+			argp_error(state, "say what to trace: --container, --cgroup, --pid or --all");
+		if (env.nsel && env.all)
+			argp_error(state, "--all traces everything: it does not combine with a selection");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (!env.verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static __attribute__((format(printf, 1, 2))) int die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ztrace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+/* Kernel timestamps are CLOCK_MONOTONIC; spans speak unix time. */
+static int64_t mono_to_unix_offset(void)
+{
+	struct timespec m1, r, m2;
+
+	clock_gettime(CLOCK_MONOTONIC, &m1);
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m2);
+	int64_t mono = ((int64_t)m1.tv_sec * 1000000000 + m1.tv_nsec +
+			(int64_t)m2.tv_sec * 1000000000 + m2.tv_nsec) / 2;
+	return (int64_t)r.tv_sec * 1000000000 + r.tv_nsec - mono;
+}
+
+/* Resolves every selection to a cgroup id; describes them in `desc`. */
+static int resolve_selections(const char *root, uint64_t *ids, char *desc, size_t descsz)
+{
+	size_t off = 0;
+	size_t rootlen = strlen(root);
+
+	for (int i = 0; i < env.nsel; i++) {
+		char dir[ZT_CGROUP_PATH_MAX], err[512];
+		const char *arg = env.sel[i].arg;
+		int ret;
+
+		if (env.sel[i].kind == SEL_CGROUP) {
+			ret = zt_cgroup_resolve_path(root, NULL, arg, dir, sizeof(dir), err, sizeof(err));
+		} else if (env.sel[i].kind == SEL_CONTAINER) {
+			ret = zt_cgroup_resolve_container(root, arg, dir, sizeof(dir), err, sizeof(err));
+		} else {
+			char *end;
+			long pid = strtol(arg, &end, 10);
+
+			if (*end || pid <= 0 || pid > INT_MAX) {
+				snprintf(err, sizeof(err), "--pid %s: not a process id", arg);
+				ret = -EINVAL;
+			} else {
+				ret = zt_cgroup_resolve_pid(root, "/proc", (pid_t)pid, dir, sizeof(dir),
+							    err, sizeof(err));
+			}
+		}
+		if (ret)
+			return die_usage("%s", err);
+		ids[i] = zt_cgroup_id(dir);
+		if (!ids[i])
+			return die_usage("%s: cannot read its cgroup id", dir);
+		const char *rel = dir + (strncmp(dir, root, rootlen) ? 0 : rootlen);
+
+		while (*rel == '/')
+			rel++;
+		off += snprintf(desc + off, descsz - off, "%s%s (id %llu)", i ? ", " : "",
+				*rel ? rel : "/", (unsigned long long)ids[i]);
+		if (off >= descsz)
+			off = descsz - 1;
+	}
+	return 0;
+}
+
+static void print_span(void *ctx, struct zt_span *s)
+{
+	struct zt_outbuf *out = ctx;
+
+	if (env.json)
+		zt_json_span(out, s);
+	else
+		zt_text_span(out, s);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = doc };
+	char root[ZT_CGROUP_PATH_MAX], desc[2048] = "every cgroup";
+	uint64_t ids[MAX_SELECTIONS];
+	struct zt_bpf bpf = {};
+	struct zt_outbuf out;
+	struct zt_tracer *tracer = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint64_t seed;
+	int ret;
+
+	argp_err_exit_status = EXIT_USAGE;
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return EXIT_USAGE;
+	libbpf_set_print(libbpf_print);
+
+	if (geteuid() != 0)
+		return die_usage("must run as root (loading BPF programs needs CAP_BPF, "
+				 "CAP_PERFMON and CAP_SYS_ADMIN)");
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return die_usage("this kernel has no BTF (/sys/kernel/btf/vmlinux): ztrace needs "
+				 "a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+	if (zt_cgroup2_find_root("/proc/self/mountinfo", root, sizeof(root)))
+		return die_usage("no cgroup2 mount in /proc/self/mountinfo: mount one "
+				 "(mount -t cgroup2 none /sys/fs/cgroup/unified)");
+	if (!env.all && (ret = resolve_selections(root, ids, desc, sizeof(desc))))
+		return ret;
+
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	zt_ids_seed(seed);
+	if (zt_outbuf_init(&out, STDOUT_FILENO, 256 << 10))
+		return die_usage("out of memory");
+
+	struct zt_load_opts lo = {
+		.trace_all = env.all,
+		.capture_bytes = env.capture_bytes,
+		.ringbuf_size = env.ringbuf_size,
+		.hooks = env.hooks,
+		.cgroup_ids = ids,
+		.ncgroups = env.all ? 0 : env.nsel,
+	};
+	ret = zt_bpf_load(&bpf, &lo);
+	if (ret) {
+		zt_outbuf_free(&out);
+		/* A kernel that lacks what we need is the user's situation to
+		 * fix, like a bad argument: exit 2, the message is out. */
+		return EXIT_USAGE;
+	}
+
+	struct zt_tracer_opts to = {
+		.max_conns = env.max_conns,
+		.mono_to_unix = mono_to_unix_offset(),
+		.cgroup_root = root,
+		.on_span = print_span,
+		.ctx = &out,
+	};
+	tracer = zt_tracer_new(&to);
+	if (!tracer) {
+		zt_bpf_destroy(&bpf);
+		zt_outbuf_free(&out);
+		return die_usage("out of memory");
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!env.json) {
+		zt_text_header(&out);
+		zt_outbuf_flush(&out);
+	}
+	fprintf(stderr, "ztrace: tracing %s%s; hooks: %s; capture %u bytes, ring buffer %u KiB\n",
+		desc, env.all ? "" : " and below", bpf.hooks_desc, env.capture_bytes,
+		env.ringbuf_size >> 10);
+
+	struct zt_run run = {
+		.bpf = &bpf,
+		.tracer = tracer,
+		.out = &out,
+		.stop = &stop,
+		.duration_s = env.duration,
+		.poll_ms = 10,
+		.status_interval_s = 5,
+	};
+	ret = zt_drain_run(&run);
+	zt_drain_summary(&run);
+	zt_bpf_destroy(&bpf);
+	zt_tracer_free(tracer);
+	zt_outbuf_flush(&out);
+	zt_outbuf_free(&out);
+	return ret ? 1 : 0;
+}

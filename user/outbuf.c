@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "outbuf.h"
+
+int zt_outbuf_init(struct zt_outbuf *o, int fd, size_t cap)
+{
+	memset(o, 0, sizeof(*o));
+	o->fd = fd;
+	o->cap = cap;
+	o->buf = malloc(cap);
+	return o->buf ? 0 : -ENOMEM;
+}
+
+void zt_outbuf_free(struct zt_outbuf *o)
+{
+	free(o->buf);
+	o->buf = NULL;
+}
+
+int zt_outbuf_flush(struct zt_outbuf *o)
+{
+	size_t off = 0;
+
+	while (off < o->len) {
+		ssize_t n = write(o->fd, o->buf + off, o->len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* A reader that went away must not stop tracing or
+			 * grow memory: the batch is dropped and counted. */
+			o->write_errors++;
+			o->len = 0;
+			return -errno;
+		}
+		off += n;
+	}
+	o->bytes += o->len;
+	o->len = 0;
+	return 0;
+}
+
+char *zt_outbuf_room(struct zt_outbuf *o, size_t n)
+{
+	if (n > o->cap)
+		return NULL;
+	if (o->cap - o->len < n)
+		zt_outbuf_flush(o);
+	return o->buf + o->len;
+}
+
+void zt_outbuf_put(struct zt_outbuf *o, const char *s, size_t n)
+{
+	while (n) {
+		char *p = zt_outbuf_room(o, 1);
+		size_t m = o->cap - o->len < n ? o->cap - o->len : n;
+
+		memcpy(p, s, m);
+		o->len += m;
+		s += m;
+		n -= m;
+	}
+}
+
+void zt_outbuf_puts(struct zt_outbuf *o, const char *s)
+{
+	zt_outbuf_put(o, s, strlen(s));
+}
+
+void zt_outbuf_printf(struct zt_outbuf *o, const char *fmt, ...)
+{
+	char *p = zt_outbuf_room(o, 512);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(p, 512, fmt, ap);
+	va_end(ap);
+	if (n > 511)
+		n = 511;
+	if (n > 0)
+		o->len += n;
+}

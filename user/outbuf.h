@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Buffered output straight to a file descriptor: formatters append, the main
+ * loop flushes once per ring buffer drain, so a pipe sees spans within
+ * milliseconds while stdout costs one write() per batch, not per line.
+ */
+#ifndef ZT_OUTBUF_H
+#define ZT_OUTBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct zt_outbuf {
+	int fd;
+	char *buf;
+	size_t len, cap;
+	uint64_t write_errors; /* flushes that failed (EPIPE, ENOSPC): counted, not fatal */
+	uint64_t bytes;        /* bytes written */
+};
+
+int zt_outbuf_init(struct zt_outbuf *o, int fd, size_t cap);
+void zt_outbuf_free(struct zt_outbuf *o);
+/* Room for n more bytes (flushing if needed); NULL only if n > cap. */
+char *zt_outbuf_room(struct zt_outbuf *o, size_t n);
+void zt_outbuf_put(struct zt_outbuf *o, const char *s, size_t n);
+void zt_outbuf_puts(struct zt_outbuf *o, const char *s);
+/* printf-style append of a short piece (up to 512 bytes). */
+void zt_outbuf_printf(struct zt_outbuf *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int zt_outbuf_flush(struct zt_outbuf *o);
+
+#endif

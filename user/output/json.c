@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../flags.h"
+#include "output.h"
+
+int zt_format_iso8601(uint64_t unix_ns, char *buf, int size)
+{
+	/* One gmtime per second, not per span. */
+	static __thread time_t last_sec = -1;
+	static __thread char prefix[32];
+	time_t sec = (time_t)(unix_ns / 1000000000ULL);
+
+	if (sec != last_sec) {
+		struct tm tm;
+
+		gmtime_r(&sec, &tm);
+		strftime(prefix, sizeof(prefix), "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = sec;
+	}
+	return snprintf(buf, size, "%s.%06uZ", prefix, (unsigned)(unix_ns % 1000000000ULL / 1000));
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static int utf8_len(const unsigned char *s)
+{
+	int n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		n = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void zt_json_string(struct zt_outbuf *o, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	zt_outbuf_put(o, "\"", 1);
+	while (*s) {
+		const unsigned char *run = s;
+
+		while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
+			s++;
+		zt_outbuf_put(o, (const char *)run, s - run);
+		if (!*s)
+			break;
+		if (*s == '"' || *s == '\\') {
+			char esc[2] = { '\\', (char)*s };
+
+			zt_outbuf_put(o, esc, 2);
+			s++;
+		} else if (*s < 0x20) {
+			zt_outbuf_printf(o, "\\u%04x", *s);
+			s++;
+		} else {
+			int n = utf8_len(s);
+
+			if (n) {
+				zt_outbuf_put(o, (const char *)s, n);
+				s += n;
+			} else {
+				zt_outbuf_puts(o, "\\ufffd");
+				s++;
+			}
+		}
+	}
+	zt_outbuf_put(o, "\"", 1);
+}
+
+static void put_hex(struct zt_outbuf *o, const uint8_t *b, int n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *p = zt_outbuf_room(o, 2 * n + 2);
+
+	*p++ = '"';
+	for (int i = 0; i < n; i++) {
+		*p++ = hex[b[i] >> 4];
+		*p++ = hex[b[i] & 15];
+	}
+	*p++ = '"';
+	o->len += 2 * n + 2;
+}
+
+static void put_key(struct zt_outbuf *o, const char *key)
+{
+	zt_outbuf_puts(o, key);
+}
+
+void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
+{
+	char ts[40];
+
+	zt_format_iso8601(s->start_ns + s->duration_ns, ts, sizeof(ts));
+	zt_outbuf_printf(o, "{\"ts\":\"%s\",\"start_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64
+			 ",\"kind\":\"%s\",\"protocol\":\"%s\",\"method\":",
+			 ts, s->start_ns, s->duration_ns,
+			 s->kind == ZT_SPAN_SERVER ? "server" : "client", s->protocol);
+	zt_json_string(o, s->method);
+	put_key(o, ",\"target\":");
+	zt_json_string(o, s->target);
+	zt_outbuf_printf(o, ",\"status\":%d,\"cgroup_id\":%" PRIu64 ",\"cgroup\":", s->status,
+			 s->cgroup_id);
+	zt_json_string(o, s->cgroup ? s->cgroup : "");
+	put_key(o, ",\"container\":");
+	zt_json_string(o, s->container ? s->container : "");
+	zt_outbuf_printf(o, ",\"pid\":%u,\"tid\":%u,\"comm\":", s->pid, s->tid);
+	zt_json_string(o, s->comm);
+	zt_outbuf_printf(o, ",\"local\":\"%s\",\"peer\":\"%s\",\"bytes_in\":%" PRIu64
+			 ",\"bytes_out\":%" PRIu64 ",\"trace_id\":",
+			 s->local, s->peer, s->bytes_in, s->bytes_out);
+	put_hex(o, s->trace_id, 16);
+	put_key(o, ",\"span_id\":");
+	put_hex(o, s->span_id, 8);
+	put_key(o, ",\"parent_span_id\":");
+	if (s->has_parent)
+		put_hex(o, s->parent_span_id, 8);
+	else
+		zt_outbuf_puts(o, "\"\"");
+	put_key(o, ",\"flags\":[");
+	for (uint32_t bit = 1, first = 1; bit; bit <<= 1) {
+		const char *name;
+
+		if (!(s->flags & bit) || !(name = zt_flag_name(bit)))
+			continue;
+		zt_outbuf_printf(o, "%s\"%s\"", first ? "" : ",", name);
+		first = 0;
+	}
+	zt_outbuf_puts(o, "]}\n");
+}

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The default view: what an SRE reads at a glance, fitting 100 columns. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../flags.h"
+#include "output.h"
+
+void zt_text_header(struct zt_outbuf *o)
+{
+	zt_outbuf_printf(o, "%-12s %-14s %-6s %9s %3s %-7s %-24s %-21s %s\n", "TIME(UTC)",
+			 "CONTAINER", "KIND", "MS", "ST", "METHOD", "TARGET", "PEER", "FLAGS");
+}
+
+/* Printable ASCII only: targets come from the wire, the terminal must not
+ * receive escape sequences from a hostile peer. */
+static void sanitize(char *dst, const char *src, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && src[i]; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+void zt_text_span(struct zt_outbuf *o, const struct zt_span *s)
+{
+	char ts[40], target[HTTP1_TARGET_MAX], method[HTTP1_METHOD_MAX], flags[128];
+	size_t tl;
+
+	zt_format_iso8601(s->start_ns + s->duration_ns, ts, sizeof(ts));
+	sanitize(target, s->target, sizeof(target));
+	sanitize(method, s->method, sizeof(method));
+	/* Keep the line aligned: a long target keeps its tail, where ids live. */
+	tl = strlen(target);
+	if (tl > 24) {
+		memmove(target + 1, target + tl - 23, 24);
+		target[0] = '~';
+	}
+	zt_flags_format(s->flags, flags, sizeof(flags));
+	zt_outbuf_printf(o, "%-12.12s %-14.14s %-6s %9.3f %3d %-7.7s %-24s %-21s %s\n",
+			 ts + 11, s->container ? s->container : "?",
+			 s->kind == ZT_SPAN_SERVER ? "server" : "client",
+			 s->duration_ns / 1e6, s->status, method, target, s->peer, flags);
+}

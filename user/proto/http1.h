@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * HTTP/1.x, both directions of one TCP connection, fed one socket message
+ * (one send or receive) at a time.
+ *
+ * The kernel hands us a bounded prefix of each message: `cap` captured bytes
+ * of a message that was `len` bytes long. Bodies are followed by length
+ * (Content-Length, chunk sizes) so that the next message is found even when
+ * the captured prefix was cut; where the framing itself was not captured the
+ * parser resynchronises at the next message start and says so in the
+ * transaction's flags, rather than guessing.
+ *
+ * Memory per connection is bounded (see HTTP1_* limits below) and the common
+ * path (a request or response whose header fits in one captured read)
+ * allocates nothing.
+ */
+#ifndef ZT_PROTO_HTTP1_H
+#define ZT_PROTO_HTTP1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../flags.h"
+
+/* Bounds. A demanding user's headers fit; a hostile peer's do not grow us. */
+#define HTTP1_METHOD_MAX 16       /* "PROPPATCH" and friends fit */
+#define HTTP1_TARGET_MAX 256      /* path and query; longer is cut, ZT_F_TARGET_CUT */
+#define HTTP1_TRACEPARENT_MAX 56  /* W3C traceparent, 55 chars + NUL */
+#define HTTP1_HEADER_MAX 16384    /* a header block larger than this is abandoned */
+#define HTTP1_PIPELINE_MAX 32     /* requests awaiting their response; oldest dropped */
+
+enum http1_dir {
+	HTTP1_IN = 0,  /* bytes this socket received */
+	HTTP1_OUT = 1, /* bytes this socket sent */
+};
+
+/* One request and its response. */
+struct http1_txn {
+	char method[HTTP1_METHOD_MAX];
+	char target[HTTP1_TARGET_MAX];
+	char traceparent[HTTP1_TRACEPARENT_MAX]; /* "" when absent; raw, not validated */
+	int status;          /* 0 when the response never came (flags say why) */
+	bool server;         /* request was received (we are the server) */
+	uint8_t version;     /* 10 or 11: the request's HTTP minor version x10 + 10 */
+	uint64_t req_first_ns, req_last_ns;   /* first and last byte of the request */
+	uint64_t resp_first_ns, resp_last_ns; /* first and last byte of the final response */
+	uint64_t req_bytes, resp_bytes;       /* whole messages, headers and bodies */
+	uint32_t flags;      /* ZT_F_* data-quality marks */
+};
+
+typedef void (*http1_emit_fn)(void *ctx, const struct http1_txn *txn);
+
+/* Per-connection drop/quality counters, summed by the caller. */
+struct http1_stats {
+	uint64_t pipeline_overflow; /* request dropped: HTTP1_PIPELINE_MAX awaiting */
+	uint64_t header_too_big;    /* header block over HTTP1_HEADER_MAX */
+	uint64_t resyncs;           /* lost framing, found the next message again */
+	uint64_t orphan_responses;  /* response with no request to pair with */
+	uint64_t unanswered;        /* requests still open at close */
+};
+
+/* Opaque-ish: callers allocate it inline in their connection record. */
+struct http1_conn;
+
+size_t http1_conn_size(void);
+void http1_conn_init(struct http1_conn *c);
+/* Frees what init/feed allocated (split-header buffers, pipeline queue). */
+void http1_conn_free(struct http1_conn *c);
+
+/*
+ * Feed one message. `data` holds the first `cap` bytes of a `len`-byte
+ * message (cap <= len). `ts_ns` is when the send or receive completed.
+ * Finished transactions are passed to `emit` before this returns.
+ * Returns 0, or -EPROTO once the connection is judged not to be HTTP/1
+ * (the caller should stop feeding it; further calls also return -EPROTO).
+ */
+int http1_conn_feed(struct http1_conn *c, enum http1_dir dir, uint64_t ts_ns,
+		    const uint8_t *data, uint32_t cap, uint32_t len,
+		    http1_emit_fn emit, void *ctx, struct http1_stats *st);
+
+/*
+ * The connection closed at `ts_ns`: a response delimited by close completes;
+ * requests still waiting are emitted with status 0 and ZT_F_NO_RESPONSE.
+ */
+void http1_conn_close(struct http1_conn *c, uint64_t ts_ns,
+		      http1_emit_fn emit, void *ctx, struct http1_stats *st);
+
+/* True when the first bytes of a stream look like an HTTP/1 request or response. */
+bool http1_detect(const uint8_t *data, uint32_t cap);
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Records in, spans out: the userspace half of ztrace, with no BPF in it so
+ * tests and fuzzers can drive it with records they make up. The ring buffer
+ * consumer passes every record to zt_tracer_on_record.
+ */
+#ifndef ZT_TRACER_H
+#define ZT_TRACER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/http1.h"
+#include "span.h"
+#include "ztrace.h"
+
+struct zt_tracer_stats {
+	uint64_t records[ZT_EV_TYPES]; /* by enum zt_event_type */
+	uint64_t spans;
+	uint64_t bad_records;      /* malformed or unknown records: a bug, counted */
+	uint64_t conn_evicted;     /* connection table full: oldest dropped */
+	uint64_t conn_untracked;   /* data for a connection whose record never came */
+	uint64_t not_http;         /* connections judged not HTTP/1 and ignored */
+	uint64_t traceparent_bad;  /* malformed traceparent headers ignored */
+	uint64_t alloc_fail;       /* out of memory: the record was dropped */
+	uint64_t open_at_exit;     /* connections still open when ztrace stopped */
+	struct http1_stats http1;
+};
+
+struct zt_tracer_opts {
+	uint32_t max_conns;       /* connection table bound */
+	int64_t mono_to_unix;     /* add to kernel timestamps for unix ns */
+	const char *cgroup_root;  /* cgroup2 mount, for names; NULL: no names */
+	void (*on_span)(void *ctx, struct zt_span *s);
+	void *ctx;
+};
+
+struct zt_tracer;
+
+struct zt_tracer *zt_tracer_new(const struct zt_tracer_opts *opts);
+/* Frees everything; connections still open are counted in open_at_exit. */
+void zt_tracer_free(struct zt_tracer *tr);
+/* One ring buffer record. Returns 0; malformed records are counted. */
+int zt_tracer_on_record(struct zt_tracer *tr, const void *data, size_t size);
+const struct zt_tracer_stats *zt_tracer_stats(const struct zt_tracer *tr);
+uint32_t zt_tracer_conns(const struct zt_tracer *tr);
+
+#endif
