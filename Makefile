@@ -77,10 +77,10 @@ $(OUT)/san/test_capture: tests/bpf/test_capture.c $(LIB_SRCS) $(BPF_USER) $(USER
 	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -Itests/unit $< $(LIB_SRCS) $(BPF_USER) -o $@ $(LIBS)
 
 bpftest: $(BPFTEST_BINS)
-	@fail=0; for t in $(BPFTEST_BINS); do $$t || fail=1; done; exit $$fail
+	@fail=0; for t in $(BPFTEST_BINS); do timeout 600 $$t || { echo "FAIL: $$t"; fail=1; }; done; exit $$fail
 
 unit: $(UNIT_BINS)
-	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
+	@fail=0; for t in $(UNIT_BINS); do timeout 600 $$t || { echo "FAIL: $$t"; fail=1; }; done; exit $$fail
 
 e2e: $(OUT)/san/ztrace
 	ZTRACE=$(abspath $(OUT)/san/ztrace) tests/e2e/run.sh

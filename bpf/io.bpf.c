@@ -18,12 +18,16 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 {
 	struct zt_data_scratch *s;
 	struct zt_sock *st;
-	__u64 cgid, ts, buf, avail = 0, pid_tgid;
+	__u64 cgid, ts, buf, avail = 0, pid_tgid, offset;
 	__u32 zero = 0, cap = 0;
 
 	if (ret <= 0 || (dir == ZT_DIR_IN && (flags & ZT_MSG_PEEK)))
 		return 0;
 	if (!zt_sock_is_tcp(sk) || !zt_current_cgroup_traced(&cgid))
+		return 0;
+
+	pid_tgid = bpf_get_current_pid_tgid();
+	if ((pid_tgid >> 32) == zt_self_tgid)
 		return 0;
 
 	st = bpf_sk_storage_get(&zt_socks, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
@@ -32,6 +36,9 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 		return 0;
 	}
 	ts = bpf_ktime_get_ns();
+	/* The offset advances whether or not the record gets out. */
+	offset = st->bytes[dir & 1];
+	st->bytes[dir & 1] = offset + ret;
 	if (!zt_sock_announce(sk, st, ts, cgid, ZT_ORIGIN_FIRST_IO)) {
 		/* Without its connection the record means nothing: the ring is
 		 * full anyway, count it with the data records it would join. */
@@ -42,11 +49,11 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 	s = bpf_map_lookup_elem(&zt_scratch, &zero);
 	if (!s)
 		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
 	s->ev.hdr.type = ZT_EV_DATA;
 	s->ev.hdr.ts_ns = ts;
 	s->ev.hdr.conn_id = st->conn_id;
 	s->ev.cgroup_id = cgid;
+	s->ev.offset = offset;
 	s->ev.pid = pid_tgid >> 32;
 	s->ev.tid = (__u32)pid_tgid;
 	s->ev.len = ret;

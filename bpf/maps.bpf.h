@@ -16,6 +16,8 @@ char LICENSE[] SEC("license") __weak = "Dual BSD/GPL";
 /* Settings, fixed before load so the verifier can prune what is off. */
 const volatile bool zt_trace_all __weak = false;           /* --all: skip the cgroup filter */
 const volatile __u32 zt_capture_bytes __weak = ZT_CAPTURE_DEFAULT; /* <= ZT_CAPTURE_MAX */
+/* ztrace's own process: never traced, or its exports would feed on themselves. */
+const volatile __u32 zt_self_tgid __weak = 0;
 
 /*
  * Records to userspace. Size set by --ringbuf-size (power of two, page

@@ -91,6 +91,8 @@ struct zt_conn_event {
 struct zt_data_event {
 	struct zt_event_hdr hdr;
 	__u64 cgroup_id; /* cgroup2 id of the task doing the I/O */
+	__u64 offset;    /* bytes this socket moved in this direction before this
+			  * message: a jump tells userspace records were lost */
 	__u32 pid;       /* tgid */
 	__u32 tid;
 	__u32 len;       /* bytes the syscall moved */
@@ -111,6 +113,8 @@ struct zt_close_event {
 struct zt_sock {
 	__u64 conn_id;   /* 0 until the conn record went out */
 	__u64 cgroup_id;
+	__u64 bytes[2];  /* by enum zt_dir: stream offsets, counted even when a
+			  * record is lost */
 	__u8 role;
 	__u8 pad[7];
 };
@@ -118,8 +122,8 @@ struct zt_sock {
 #define ZT_ABI_ASSERT(x) _Static_assert(x, #x)
 ZT_ABI_ASSERT(sizeof(struct zt_event_hdr) == 24);
 ZT_ABI_ASSERT(sizeof(struct zt_conn_event) == 24 + 8 + 32 + 16);
-ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 16 + 8 + 16);
+ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 8 + 16 + 8 + 16);
 ZT_ABI_ASSERT(sizeof(struct zt_close_event) == 24);
-ZT_ABI_ASSERT(sizeof(struct zt_sock) == 24);
+ZT_ABI_ASSERT(sizeof(struct zt_sock) == 40);
 
 #endif

@@ -31,8 +31,9 @@ int zt_cgroup2_find_root(const char *mountinfo, char *out, size_t outsz);
  * --cgroup ARG: an absolute cgroup2 directory, a path relative to the cgroup2
  * root ("ztrace-test/pong" or "/ztrace-test/pong"), or on a hybrid host a
  * cgroup v1 directory (e.g. /sys/fs/cgroup/cpu/x/y), mapped to its cgroup2
- * twin (root/x/y). `v1_mounts` lists v1 mount points from mountinfo; pass
- * NULL to read /proc/self/mountinfo.
+ * twin (root/x/y). The v1 mount points come from the `mountinfo` file; pass
+ * NULL to read /proc/self/mountinfo. Mount roots are ignored: v1 and v2 are
+ * assumed to show the same hierarchy from "/".
  * Writes the absolute cgroup2 directory to `out`. Returns 0 or -errno with a
  * one-line reason in `err`.
  */
@@ -58,6 +59,16 @@ int zt_cgroup_resolve_pid(const char *root, const char *proc, pid_t pid,
 int zt_cgroup_resolve_container(const char *root, const char *arg,
 				char *out, size_t outsz, char *err, size_t errsz);
 
+/*
+ * zt_cgroup_resolve_container with docker's container store in `docker_dir`
+ * (normally /var/lib/docker/containers; NULL skips docker names). A docker
+ * name (config.v2.json "Name":"/NAME") is tried after exact leaf names and
+ * before id prefixes. A directory named by a full 64-hex id (kubelet's or
+ * containerd's cgroupfs layout) also counts as a runtime id.
+ */
+int zt_cgroup_resolve_container_in(const char *root, const char *docker_dir, const char *arg,
+				   char *out, size_t outsz, char *err, size_t errsz);
+
 /* The cgroup id of a cgroup2 directory (its inode number), or 0 on error. */
 uint64_t zt_cgroup_id(const char *dir);
 
@@ -78,9 +89,10 @@ struct zt_cgroup_names;
 struct zt_cgroup_names *zt_cgroup_names_new(const char *root);
 void zt_cgroup_names_free(struct zt_cgroup_names *n);
 /*
- * Relative path (e.g. "ztrace-test/pong") and container name for `id`.
- * Pointers stay valid until zt_cgroup_names_free. Unknown ids get
- * "?" / "?" after a rescan fails to find them.
+ * Relative path (e.g. "ztrace-test/pong"; "/" for the root itself) and
+ * container name for `id`. Pointers stay valid until zt_cgroup_names_free.
+ * Returns 0, or -ENOENT for unknown ids, which get "?" / "?" after a rescan
+ * fails to find them (or when a rescan ran less than a second ago).
  */
 int zt_cgroup_names_get(struct zt_cgroup_names *n, uint64_t id,
 			const char **relpath, const char **container);

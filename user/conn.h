@@ -20,6 +20,8 @@ struct zt_conn {
 	uint8_t role;       /* enum zt_role */
 	bool known;         /* tuple known (a conn record arrived) */
 	bool ignored;       /* not a protocol we parse: events are dropped here */
+	uint64_t next_off[2]; /* by enum zt_dir: where the next record should start */
+	uint8_t off_known;    /* bit per direction: next_off is meaningful */
 	uint32_t pid, tid;  /* of the latest event */
 	char comm[16];
 	struct zt_conn *lru_prev, *lru_next; /* most recent at the head */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -25,6 +26,7 @@ int zt_bpf_load(struct zt_bpf *b, const struct zt_load_opts *o)
 	}
 	b->skel->rodata->zt_trace_all = o->trace_all;
 	b->skel->rodata->zt_capture_bytes = o->capture_bytes;
+	b->skel->rodata->zt_self_tgid = o->trace_self ? 0 : getpid();
 	ret = bpf_map__set_max_entries(b->skel->maps.zt_events, o->ringbuf_size);
 	if (ret) {
 		fprintf(stderr, "ztrace: ring buffer size %u refused: %s\n", o->ringbuf_size,

@@ -14,6 +14,7 @@ struct ztrace_bpf;
 
 struct zt_load_opts {
 	bool trace_all;
+	bool trace_self; /* tests that drive traffic from the loading process */
 	uint32_t capture_bytes;
 	uint32_t ringbuf_size;
 	enum zt_hook_mode hooks;

@@ -75,15 +75,16 @@ void zt_outbuf_puts(struct zt_outbuf *o, const char *s)
 
 void zt_outbuf_printf(struct zt_outbuf *o, const char *fmt, ...)
 {
-	char *p = zt_outbuf_room(o, 512);
+	char tmp[512];
 	va_list ap;
 	int n;
 
+	/* Through a stack buffer, so a buffer smaller than a piece still works. */
 	va_start(ap, fmt);
-	n = vsnprintf(p, 512, fmt, ap);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
-	if (n > 511)
-		n = 511;
+	if (n > (int)sizeof(tmp) - 1)
+		n = sizeof(tmp) - 1;
 	if (n > 0)
-		o->len += n;
+		zt_outbuf_put(o, tmp, n);
 }

@@ -2,7 +2,10 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "span.h"
 #include "ztrace.h"
@@ -46,6 +49,15 @@ static uint64_t next64(void)
 void zt_ids_fill(uint8_t *buf, int n)
 {
 	bool zero = true;
+
+	/* An all-zero state would yield only zeros: seed on first use. */
+	if (!(rng[0] | rng[1] | rng[2] | rng[3])) {
+		uint64_t seed = 0;
+
+		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+			seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+		zt_ids_seed(seed);
+	}
 
 	/* W3C: an all-zero id is invalid, so never produce one. */
 	while (zero) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +128,8 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 {
 	struct zt_conn *c;
 	struct emit_ctx ectx;
+	enum http1_dir dir;
+	int ret = 0;
 
 	if (sizeof(*e) + e->cap > size || e->cap > e->len || e->dir > ZT_DIR_OUT) {
 		tr->st.bad_records++;
@@ -159,9 +162,28 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 	}
 	ectx.tr = tr;
 	ectx.conn = c;
-	if (http1_conn_feed(c->proto, e->dir == ZT_DIR_IN ? HTTP1_IN : HTTP1_OUT, e->hdr.ts_ns,
-			    (const uint8_t *)(e + 1), e->cap, e->len, emit_http1, &ectx,
-			    &tr->st.http1) == -EPROTO) {
+	dir = e->dir == ZT_DIR_IN ? HTTP1_IN : HTTP1_OUT;
+	/* Records lost in the ring leave a hole in the stream: to the parser
+	 * that is bytes it could not see, exactly like an uncaptured tail. */
+	if ((c->off_known & (1u << e->dir)) && e->offset > c->next_off[e->dir]) {
+		uint64_t gap = e->offset - c->next_off[e->dir];
+
+		tr->st.gaps++;
+		tr->st.gap_bytes += gap;
+		while (gap && ret != -EPROTO) {
+			uint32_t n = gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap;
+
+			ret = http1_conn_feed(c->proto, dir, e->hdr.ts_ns, NULL, 0, n, emit_http1,
+					      &ectx, &tr->st.http1);
+			gap -= n;
+		}
+	}
+	c->next_off[e->dir] = e->offset + e->len;
+	c->off_known |= 1u << e->dir;
+	if (ret != -EPROTO)
+		ret = http1_conn_feed(c->proto, dir, e->hdr.ts_ns, (const uint8_t *)(e + 1),
+				      e->cap, e->len, emit_http1, &ectx, &tr->st.http1);
+	if (ret == -EPROTO) {
 		tr->st.not_http++;
 		c->ignored = true;
 		conn_release(tr, c, 0, false);

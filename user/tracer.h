@@ -20,6 +20,8 @@ struct zt_tracer_stats {
 	uint64_t bad_records;      /* malformed or unknown records: a bug, counted */
 	uint64_t conn_evicted;     /* connection table full: oldest dropped */
 	uint64_t conn_untracked;   /* data for a connection whose record never came */
+	uint64_t gaps;             /* holes in a connection's byte stream (lost records) */
+	uint64_t gap_bytes;
 	uint64_t not_http;         /* connections judged not HTTP/1 and ignored */
 	uint64_t traceparent_bad;  /* malformed traceparent headers ignored */
 	uint64_t alloc_fail;       /* out of memory: the record was dropped */

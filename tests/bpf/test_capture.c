@@ -107,7 +107,7 @@ int main(void)
 	write_file(procs, pid);
 	id = zt_cgroup_id(dir);
 
-	struct zt_load_opts o = { .capture_bytes = 512, .ringbuf_size = 1 << 20,
+	struct zt_load_opts o = { .capture_bytes = 512, .trace_self = true, .ringbuf_size = 1 << 20,
 				  .cgroup_ids = &id, .ncgroups = 1 };
 	ret = zt_bpf_load(&bpf, &o);
 	CHECK_EQ_INT(ret, 0);
@@ -191,6 +191,8 @@ int main(void)
 	CHECK_EQ_STR(out[0]->data.comm, "test_capture");
 	CHECK_EQ_INT(out[0]->data.pid, getpid());
 	CHECK_EQ_INT(out[0]->data.cgroup_id, id);
+	CHECK_EQ_INT(out[0]->data.offset, 0);
+	CHECK_EQ_INT(out[1]->data.offset, 18);
 	CHECK_EQ_INT(out[1]->data.len, (int)sizeof(big));
 	CHECK_EQ_INT(out[1]->data.cap, 512);
 	int nin = data_recs(s, ZT_DIR_IN, in, 8);

@@ -49,8 +49,22 @@ static void conn_rec(struct zt_tracer *tr, uint64_t id, int family, const char *
 	CHECK_EQ_INT(zt_tracer_on_record(tr, &e, sizeof(e)), 0);
 }
 
+static uint64_t offsets[2];
+
+static void data_rec_at(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t dir,
+			const char *bytes, uint32_t len, uint64_t offset);
+
 static void data_rec(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t dir, const char *bytes,
 		     uint32_t len)
+{
+	uint32_t n = len ? len : strlen(bytes);
+
+	data_rec_at(tr, id, ts, dir, bytes, len, offsets[dir]);
+	offsets[dir] += n;
+}
+
+static void data_rec_at(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t dir,
+			const char *bytes, uint32_t len, uint64_t offset)
 {
 	uint32_t cap = strlen(bytes);
 	size_t size = sizeof(struct zt_data_event) + cap;
@@ -60,6 +74,7 @@ static void data_rec(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t dir
 	e->hdr.ts_ns = ts;
 	e->hdr.conn_id = id;
 	e->cgroup_id = 42;
+	e->offset = offset;
 	e->pid = 100;
 	e->tid = 101;
 	e->len = len ? len : cap;
@@ -203,6 +218,28 @@ static void test_close_and_eviction(void)
 	/* ... and the ones open at exit are counted, not invented. */
 }
 
+/* A lost record is a hole in the stream: the body it held is skipped by
+ * length, so the next exchange still pairs right. */
+static void test_gap(void)
+{
+	struct zt_tracer *tr = new_tracer(16);
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+
+	offsets[0] = offsets[1] = 0;
+	conn_rec(tr, 4, AF_INET, "10.0.0.2", 80, "10.0.0.3", 1, ZT_ROLE_SERVER);
+	data_rec(tr, 4, 10, ZT_DIR_IN, "GET /1 HTTP/1.1\r\n\r\n", 0);
+	data_rec(tr, 4, 20, ZT_DIR_OUT, resp, 0);
+	offsets[ZT_DIR_OUT] += 10; /* the body's record was lost */
+	data_rec(tr, 4, 30, ZT_DIR_IN, "GET /2 HTTP/1.1\r\n\r\n", 0);
+	data_rec(tr, 4, 40, ZT_DIR_OUT, resp, strlen(resp) + 10);
+	CHECK_EQ_INT(nspans, 2);
+	CHECK_EQ_STR(spans[1].target, "/2");
+	CHECK_EQ_INT(spans[1].status, 200);
+	CHECK_EQ_INT(zt_tracer_stats(tr)->gaps, 1);
+	CHECK_EQ_INT(zt_tracer_stats(tr)->gap_bytes, 10);
+	zt_tracer_free(tr);
+}
+
 static void test_bad_records(void)
 {
 	struct zt_tracer *tr = new_tracer(16);
@@ -260,6 +297,7 @@ int main(void)
 	test_client_span_ipv6_and_traceparent();
 	test_not_http_ignored();
 	test_close_and_eviction();
+	test_gap();
 	test_bad_records();
 	test_ids_and_traceparent();
 	test_json_escaping();

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# Installs the Debian packages that building and testing ztrace need
+# (`make deps`). Idempotent and silent when everything is installed: dpkg is
+# asked first, apt only about what is missing. Run as root.
+#
+#   build:  clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc
+#           pkg-config libclang-rt-14-dev (libFuzzer and sanitizer runtimes)
+#   tests:  nginx-light wrk curl iproute2 jq python3 procps psmisc kmod
+#           util-linux
+set -euo pipefail
+
+PKGS=(
+	clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config
+	libclang-rt-14-dev
+	nginx-light wrk curl iproute2 jq python3 procps psmisc kmod util-linux
+)
+
+log() { printf 'install-deps: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (sudo $0)"
+command -v dpkg-query >/dev/null 2>&1 || die "not a Debian system (no dpkg-query)"
+
+missing() {
+	local p st
+	for p in "${PKGS[@]}"; do
+		st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+		[ "${st:0:2}" = ii ] || printf '%s\n' "$p"
+	done
+}
+
+mapfile -t todo < <(missing)
+[ "${#todo[@]}" -eq 0 ] && exit 0
+
+log "installing ${todo[*]}"
+export DEBIAN_FRONTEND=noninteractive
+aptlog=$(mktemp /tmp/install-deps.XXXXXX)
+
+# Packaged services (nginx) must not start on the host as a side effect: a
+# policy-rc.d that says "no" while we install, unless one is there already.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+cleanup() {
+	[ "$own_policy" -eq 1 ] && rm -f "$policy"
+	rm -f "$aptlog"
+}
+trap cleanup EXIT
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	own_policy=1
+fi
+
+if ! { apt-get update -qq &&
+	apt-get install -y -qq --no-install-recommends "${todo[@]}"; } >"$aptlog" 2>&1; then
+	tail -n 30 "$aptlog" >&2
+	die "apt-get failed for: ${todo[*]}"
+fi
+
+mapfile -t still < <(missing)
+[ "${#still[@]}" -eq 0 ] || die "still missing after apt-get install: ${still[*]}"
+log "done"

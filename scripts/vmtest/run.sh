@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# run.sh [--kernels "5.10 6.1 6.12 unstable"] [--cgroup "v2 v1 hybrid"] [--timeout SECONDS]
+#        [--append "zt_x=y ..."] [-v] -- FILE[:DEST]...
+#
+# Boots each stock Debian kernel (fetched by fetch-kernels.sh) under qemu with TCG (KVM here
+# crashes stock kernels) with an initramfs from mkinitramfs.sh holding FILES (default DEST
+# /tests/<basename>; the test entry point is /tests/run-in-vm.sh, e.g.
+# tests/vm/smoke.sh:/tests/run-in-vm.sh), once per cgroup layout, and prints one line each:
+#   <kernel> <cgroup-layout> pass|fail|skipped <detail>
+# pass means the console showed "ZT-VM-EXIT 0". Consoles go to build/vmtest/<kernel>-<layout>.log.
+# Kernels: 5.10, 6.1, 6.12, unstable (also "7", "7.x", "sid"); default all. Layouts: v2 (default),
+# v1, hybrid; several may be given. Exit status 1 if any run failed (skipped is fine), 2 on
+# usage errors.
+# Environment: ZT_VM_TIMEOUT (default 300), ZT_VM_MODULES (extra modules for the initramfs),
+# ZT_VM_FLAVOUR (see fetch-kernels.sh), ZT_VM_QEMU_ARGS (extra qemu arguments).
+set -euo pipefail
+# shellcheck source=scripts/vmtest/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+KERNELS="5.10 6.1 6.12 unstable"
+LAYOUTS="v2"
+TIMEOUT=${ZT_VM_TIMEOUT:-300}
+APPEND=""
+VERBOSE=0
+usage() { sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while (($#)); do
+	case $1 in
+	--kernels) KERNELS=$2; shift 2 ;;
+	--kernels=*) KERNELS=${1#*=}; shift ;;
+	--cgroup) LAYOUTS=$2; shift 2 ;;
+	--cgroup=*) LAYOUTS=${1#*=}; shift ;;
+	--timeout) TIMEOUT=$2; shift 2 ;;
+	--timeout=*) TIMEOUT=${1#*=}; shift ;;
+	--append) APPEND=$2; shift 2 ;;
+	--append=*) APPEND=${1#*=}; shift ;;
+	-v | --verbose) VERBOSE=1; shift ;;
+	-h | --help) usage ;;
+	--) shift; break ;;
+	*) break ;;
+	esac
+done
+FILES=("$@")
+KERNELS=${KERNELS//,/ }
+LAYOUTS=${LAYOUTS//,/ }
+for l in $LAYOUTS; do
+	case $l in v2 | v1 | hybrid) ;; *) log "run.sh: unknown cgroup layout $l (v2, v1, hybrid)"; exit 2 ;; esac
+done
+
+mkdir -p "$VM_BUILD"
+need_pkgs qemu-system-x86_64:qemu-system-x86 timeout:coreutils
+
+# Requested kernel -> fetch target.
+target_of() {
+	case $1 in
+	7 | 7.* | sid | unstable) echo unstable ;;
+	*) echo "$1" ;;
+	esac
+}
+targets=()
+for k in $KERNELS; do targets+=("$(target_of "$k")"); done
+
+declare -A DIR_OF=() WHY=()
+fetch_out=$("$VMTEST_DIR/fetch-kernels.sh" "${targets[@]}") || log "run.sh: warning: fetch-kernels.sh failed (exit $?)"
+while read -r t d status rest; do
+	[[ -n $t ]] || continue
+	[[ $t == have: ]] && continue
+	if [[ $status == skipped* ]]; then WHY[$t]="${status#skipped} $rest"; else DIR_OF[$t]=$d; fi
+	log "fetch: $t $d $status $rest"
+done <<<"$fetch_out"
+
+npass=0 nfail=0 nskip=0
+result() { echo "$*"; }
+for k in $KERNELS; do
+	t=$(target_of "$k")
+	d=${DIR_OF[$t]:-}
+	if [[ -z $d || ! -f $KERNELS_DIR/$d/vmlinuz ]]; then
+		why=${WHY[$t]:-not fetched}; why=${why# }; why=${why#(}; why=${why%)}
+		for l in $LAYOUTS; do result "$k $l skipped $why"; nskip=$((nskip + 1)); done
+		continue
+	fi
+	rel=$(cat "$KERNELS_DIR/$d/release")
+	initrd=$VM_BUILD/initramfs-$d.cpio.gz
+	if ! "$VMTEST_DIR/mkinitramfs.sh" "$initrd" "$KERNELS_DIR/$d" "${FILES[@]}" >"$VM_BUILD/mkinitramfs-$d.log" 2>&1; then
+		for l in $LAYOUTS; do result "$d $l fail initramfs: $(tail -1 "$VM_BUILD/mkinitramfs-$d.log")"; nfail=$((nfail + 1)); done
+		continue
+	fi
+	for l in $LAYOUTS; do
+		logf=$VM_BUILD/$d-$l.log
+		start=$(date +%s.%N)
+		set +e
+		# shellcheck disable=SC2086
+		if ((VERBOSE)); then
+			timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G \
+				-nographic -no-reboot -nic none -kernel "$KERNELS_DIR/$d/vmlinuz" -initrd "$initrd" \
+				-append "console=ttyS0 quiet panic=-1 rdinit=/init zt_cgroup=$l $APPEND" \
+				${ZT_VM_QEMU_ARGS:-} </dev/null 2>&1 | tee "$logf" >&2
+			qrc=${PIPESTATUS[0]}
+		else
+			timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G \
+				-nographic -no-reboot -nic none -kernel "$KERNELS_DIR/$d/vmlinuz" -initrd "$initrd" \
+				-append "console=ttyS0 quiet panic=-1 rdinit=/init zt_cgroup=$l $APPEND" \
+				${ZT_VM_QEMU_ARGS:-} </dev/null >"$logf" 2>&1
+			qrc=$?
+		fi
+		set -e
+		secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+		marker=$(tr -d '\r' <"$logf" | grep -a -o 'ZT-VM-EXIT [0-9]*' | tail -1 || true)
+		if [[ $marker == "ZT-VM-EXIT 0" ]]; then
+			result "$d $l pass $rel ${secs}s"; npass=$((npass + 1))
+			continue
+		fi
+		if [[ -n $marker ]]; then detail="tests exited ${marker#ZT-VM-EXIT }"
+		elif ((qrc == 124 || qrc == 137)); then detail="timeout after ${TIMEOUT}s, no exit marker"
+		else
+			detail="no exit marker (qemu rc=$qrc): $(tr -d '\r' <"$logf" | grep -a . | tail -1 | cut -c1-120)"
+		fi
+		result "$d $l fail $rel ${secs}s $detail (console: ${logf#"$REPO_ROOT"/})"
+		nfail=$((nfail + 1))
+		((VERBOSE)) || { log "--- last lines of $logf:"; tr -d '\r' <"$logf" | tail -25 >&2; log "---"; }
+	done
+done
+echo "vmtest: $npass passed, $nfail failed, $nskip skipped"
+((nfail == 0))
