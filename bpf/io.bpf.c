@@ -17,8 +17,9 @@
 static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u8 dir)
 {
 	struct zt_data_scratch *s;
+	struct zt_ubuf ub = {};
 	struct zt_sock *st;
-	__u64 cgid, ts, buf, avail = 0, pid_tgid, offset;
+	__u64 cgid, ts, pid_tgid, offset;
 	__u32 zero = 0, cap = 0;
 
 	if (ret <= 0 || (dir == ZT_DIR_IN && (flags & ZT_MSG_PEEK)))
@@ -59,20 +60,20 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 	s->ev.len = ret;
 	s->ev.dir = dir;
 	s->ev.flags = 0;
+	s->ev.tail_len = 0;
 	bpf_get_current_comm(s->ev.comm, sizeof(s->ev.comm));
 
-	buf = zt_user_buf(&avail);
-	if (buf) {
-		cap = ret;
-		if (cap > avail)
-			cap = avail;
-		if (cap > zt_capture_bytes)
-			cap = zt_capture_bytes;
-		cap &= 2 * ZT_CAPTURE_MAX - 1;
-		if (bpf_probe_read_user(s->payload, cap, (void *)buf)) {
+	if (zt_user_buf(&ub)) {
+		int got = zt_user_gather(&ub, ret < zt_capture_bytes ? ret : zt_capture_bytes,
+					 s->payload);
+
+		if (got < 0) {
 			zt_count(ZT_CNT_READ_USER_FAIL);
 			s->ev.flags |= ZT_DF_READ_FAIL;
-			cap = 0;
+		} else {
+			cap = got & (2 * ZT_CAPTURE_MAX - 1);
+			if (cap < ret)
+				s->ev.tail_len = zt_user_tail(&ub, ret, s->ev.tail);
 		}
 	} else {
 		s->ev.flags |= ZT_DF_NO_PAYLOAD;

@@ -22,6 +22,7 @@ enum {
 };
 #define ZT_REGS_NR(r) ((r)->orig_ax)
 #define ZT_REGS_ARG2(r) ((r)->si)
+#define ZT_REGS_ARG3(r) ((r)->dx)
 #endif
 
 struct zt_iovec {
@@ -29,45 +30,132 @@ struct zt_iovec {
 	__u64 len;
 };
 
-/* Returns the user address of the first contiguous run of the message and
- * its length in *avail, or 0 when there is no user buffer to read. */
-static __always_inline __u64 zt_user_buf(__u64 *avail)
+/* Where a message's bytes are: one run at base, or an iovec array. */
+struct zt_ubuf {
+	__u64 base;        /* contiguous buffer, when iov == 0 */
+	__u64 iov, iovcnt; /* else the user's iovec array */
+};
+
+/* iovecs read per probe, and how many batches a message's tail is looked
+ * for in: nginx writes up to 64 iovecs at a time. Longer vectors get no
+ * tail; userspace then learns the end from the peer's next message. */
+#define ZT_IOV_BATCH 8
+#define ZT_IOV_BATCHES 8
+
+/* Finds the current syscall's user buffer; false when there is none. */
+static __always_inline bool zt_user_buf(struct zt_ubuf *u)
 {
 #ifdef ZT_REGS_NR
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	struct zt_iovec iov = {};
-	__u64 arg2, msg_iov = 0;
+	__u64 arg2;
 
 	if (!regs)
-		return 0;
+		return false;
 	arg2 = ZT_REGS_ARG2(regs);
 	switch (ZT_REGS_NR(regs)) {
 	case ZT_NR_read:
 	case ZT_NR_write:
 	case ZT_NR_sendto:
 	case ZT_NR_recvfrom:
-		*avail = ~0ULL; /* bounded by the syscall's return value */
-		return arg2;
+		u->base = arg2;
+		return arg2 != 0;
 	case ZT_NR_readv:
 	case ZT_NR_writev:
-		msg_iov = arg2;
+		u->iov = arg2;
+		u->iovcnt = ZT_REGS_ARG3(regs);
 		break;
 	case ZT_NR_sendmsg:
 	case ZT_NR_recvmsg:
-		if (bpf_probe_read_user(&msg_iov, sizeof(msg_iov),
-					(void *)(arg2 + __builtin_offsetof(struct user_msghdr, msg_iov))))
-			return 0;
+		if (bpf_probe_read_user(&u->iov, sizeof(u->iov),
+					(void *)(arg2 + __builtin_offsetof(struct user_msghdr, msg_iov))) ||
+		    bpf_probe_read_user(&u->iovcnt, sizeof(u->iovcnt),
+					(void *)(arg2 + __builtin_offsetof(struct user_msghdr, msg_iovlen))))
+			return false;
 		break;
 	default:
-		return 0;
+		return false;
 	}
-	if (!msg_iov || bpf_probe_read_user(&iov, sizeof(iov), (void *)msg_iov))
-		return 0;
-	*avail = iov.len;
-	return iov.base;
+	return u->iov && u->iovcnt;
 #else
-	return 0;
+	return false;
 #endif
+}
+
+/*
+ * Copies the first `want` bytes of the message into dst (sized
+ * 2 * ZT_CAPTURE_MAX, so every offset and length below is provably in
+ * bounds), across the first ZT_IOV_BATCH iovecs: nginx puts a response's
+ * header, chunk-size line and body start in iovecs of their own.
+ * Returns the bytes copied, or -1 when user memory could not be read.
+ */
+static __always_inline int zt_user_gather(const struct zt_ubuf *u, __u32 want, __u8 *dst)
+{
+	struct zt_iovec v[ZT_IOV_BATCH];
+	__u32 off = 0, n, k;
+
+	want &= ZT_CAPTURE_MAX * 2 - 1;
+	if (!u->iov) {
+		if (bpf_probe_read_user(dst, want, (void *)u->base))
+			return -1;
+		return want;
+	}
+	n = u->iovcnt < ZT_IOV_BATCH ? u->iovcnt : ZT_IOV_BATCH;
+	if (bpf_probe_read_user(v, n * sizeof(v[0]), (void *)u->iov))
+		return -1;
+	for (int i = 0; i < ZT_IOV_BATCH; i++) {
+		if (i >= n || off >= want)
+			break;
+		k = v[i].len < want - off ? v[i].len : want - off;
+		k &= ZT_CAPTURE_MAX - 1;
+		off &= ZT_CAPTURE_MAX - 1;
+		if (k && bpf_probe_read_user(dst + off, k, (void *)v[i].base))
+			return off ? (int)off : -1;
+		off += k;
+	}
+	return off;
+}
+
+/*
+ * The last bytes of a message of `len` bytes into out: the end of a chunked
+ * body ("\r\n0\r\n\r\n") lies there, past any prefix we capture. Up to
+ * ZT_TAIL_LEN, fewer when the message ends in a shorter iovec (nginx sends
+ * that end as an iovec of its own). The iovecs are summed up to `len` (a
+ * short write ends before the vector does). Returns the bytes read.
+ */
+static __always_inline __u8 zt_user_tail(const struct zt_ubuf *u, __u64 len, __u8 *out)
+{
+	struct zt_iovec v[ZT_IOV_BATCH];
+	__u64 end = 0, cum = 0, sz = ZT_TAIL_LEN, n, at;
+
+	if (len < ZT_TAIL_LEN)
+		return 0;
+	if (!u->iov)
+		end = u->base + len;
+	for (int b = 0; b < ZT_IOV_BATCHES && !end; b++) {
+		at = b * ZT_IOV_BATCH;
+		if (at >= u->iovcnt)
+			return 0;
+		n = u->iovcnt - at < ZT_IOV_BATCH ? u->iovcnt - at : ZT_IOV_BATCH;
+		if (bpf_probe_read_user(v, n * sizeof(v[0]), (void *)(u->iov + at * sizeof(v[0]))))
+			return 0;
+		for (int i = 0; i < ZT_IOV_BATCH; i++) {
+			if (i >= n)
+				break;
+			cum += v[i].len;
+			if (cum >= len) {
+				/* The message ends inside this iovec. */
+				end = v[i].base + v[i].len - (cum - len);
+				if (end - v[i].base < sz)
+					sz = end - v[i].base;
+				break;
+			}
+		}
+	}
+	if (!end || !sz || sz > ZT_TAIL_LEN)
+		return 0;
+	if (bpf_probe_read_user(out, sz, (void *)(end - sz)))
+		return 0;
+	return sz;
 }
 
 #endif

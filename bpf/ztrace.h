@@ -18,6 +18,8 @@
  * --capture-bytes picks a value up to it (default ZT_CAPTURE_DEFAULT). */
 #define ZT_CAPTURE_MAX 4096
 #define ZT_CAPTURE_DEFAULT 512
+/* Bytes kept of the end of a message that was not captured whole. */
+#define ZT_TAIL_LEN 8
 
 /* Deepest cgroup nesting the in-kernel ancestor walk looks at. */
 #define ZT_CGROUP_MAX_DEPTH 16
@@ -99,8 +101,11 @@ struct zt_data_event {
 	__u32 cap;       /* bytes of that message captured in data[] (<= len) */
 	__u8 dir;        /* enum zt_dir */
 	__u8 flags;      /* ZT_DF_* */
-	__u16 pad;
+	__u8 tail_len;   /* 0..ZT_TAIL_LEN: when len > cap, tail[] holds
+			  * the message's last bytes (where a chunked body ends) */
+	__u8 pad;
 	__u32 pad2;
+	__u8 tail[ZT_TAIL_LEN];
 	char comm[16];
 	/* followed by `cap` payload bytes */
 };
@@ -122,7 +127,7 @@ struct zt_sock {
 #define ZT_ABI_ASSERT(x) _Static_assert(x, #x)
 ZT_ABI_ASSERT(sizeof(struct zt_event_hdr) == 24);
 ZT_ABI_ASSERT(sizeof(struct zt_conn_event) == 24 + 8 + 32 + 16);
-ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 8 + 16 + 8 + 16);
+ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 8 + 16 + 8 + 8 + 16);
 ZT_ABI_ASSERT(sizeof(struct zt_close_event) == 24);
 ZT_ABI_ASSERT(sizeof(struct zt_sock) == 40);
 

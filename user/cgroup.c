@@ -907,11 +907,50 @@ static bool may_rescan(struct zt_cgroup_names *n)
 	return true;
 }
 
+/*
+ * One cgroup by its id, without a walk: cgroup2 ids are kernfs file handles
+ * (FILEID_KERNFS), so the kernel opens the directory and /proc names it.
+ * Fails on kernels before 5.5 or without CAP_DAC_READ_SEARCH; the caller
+ * then walks.
+ */
+static int name_by_handle(struct zt_cgroup_names *n, uint64_t id)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = 0xfe } };
+	char link[64], path[4096];
+	size_t rl = strlen(n->root);
+	int mfd, fd;
+	ssize_t len;
+
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	mfd = open(n->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(mfd);
+	if (fd < 0)
+		return -errno;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, path, sizeof(path) - 1);
+	close(fd);
+	if (len < 0)
+		return -errno;
+	path[len] = '\0';
+	if (strncmp(path, n->root, rl) || (path[rl] && path[rl] != '/'))
+		return -EXDEV; /* outside our view of the hierarchy */
+	on_named_dir(n, &(struct walk_ent){ .rel = path[rl] ? path + rl + 1 : "", .ino = id });
+	return 0;
+}
+
 int zt_cgroup_names_get(struct zt_cgroup_names *n, uint64_t id,
 			const char **relpath, const char **container)
 {
 	struct name_ent *s = id ? names_slot(n, id) : NULL;
 
+	if (s && !s->id && !name_by_handle(n, id))
+		s = names_slot(n, id);
 	if (s && !s->id && may_rescan(n)) {
 		walk(n->root, on_named_dir, n);
 		s = names_slot(n, id);

@@ -173,7 +173,7 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 		while (gap && ret != -EPROTO) {
 			uint32_t n = gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap;
 
-			ret = http1_conn_feed(c->proto, dir, e->hdr.ts_ns, NULL, 0, n, emit_http1,
+			ret = http1_conn_feed(c->proto, dir, e->hdr.ts_ns, NULL, 0, n, NULL, 0, emit_http1,
 					      &ectx, &tr->st.http1);
 			gap -= n;
 		}
@@ -182,7 +182,7 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 	c->off_known |= 1u << e->dir;
 	if (ret != -EPROTO)
 		ret = http1_conn_feed(c->proto, dir, e->hdr.ts_ns, (const uint8_t *)(e + 1),
-				      e->cap, e->len, emit_http1, &ectx, &tr->st.http1);
+				      e->cap, e->len, e->tail, e->tail_len, emit_http1, &ectx, &tr->st.http1);
 	if (ret == -EPROTO) {
 		tr->st.not_http++;
 		c->ignored = true;

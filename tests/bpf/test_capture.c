@@ -129,11 +129,29 @@ int main(void)
 	CHECK_EQ_INT(write(cfd, "GET / HTTP/1.1\r\n\r\n", 18), 18);
 	CHECK_EQ_INT(recv(sfd, buf, 4, MSG_PEEK), 4);
 	CHECK_EQ_INT(read(sfd, buf, sizeof(buf)), 18);
-	struct iovec iov[2] = { { "HTTP/1.1 200 OK\r\n", 17 }, { "\r\n", 2 } };
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
-	CHECK_EQ_INT(sendmsg(sfd, &msg, 0), 19);
+	/* As nginx ends a chunked body: its last 7 bytes as an iovec of their own. */
+	struct iovec iov[4] = { { "HTTP/1.1 200 OK\r\n", 17 }, { "\r\n", 2 },
+				{ "3\r\nabc", 6 }, { "\r\n0\r\n\r\n", 7 } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 4 };
+	CHECK_EQ_INT(sendmsg(sfd, &msg, 0), 32);
+	/* A long vector: a prefix from its first iovecs, the tail from its last. */
+	static char yy[40];
+	struct iovec wv[21];
+	memset(yy, 'y', sizeof(yy));
+	wv[0] = (struct iovec){ "HTTP/1.1 200 OK\r\n", 17 };
+	for (int i = 1; i < 20; i++)
+		wv[i] = (struct iovec){ yy, sizeof(yy) };
+	wv[20] = (struct iovec){ "\r\n0\r\n\r\n", 7 };
+	CHECK_EQ_INT(writev(sfd, wv, 21), 784);
 	struct iovec riov = { buf, sizeof(buf) };
-	CHECK_EQ_INT(readv(cfd, &riov, 1), 19);
+	int rgot = 0;
+	while (rgot < 32 + 784) {
+		int n = readv(cfd, &riov, 1);
+		if (n <= 0)
+			break;
+		rgot += n;
+	}
+	CHECK_EQ_INT(rgot, 32 + 784);
 	memset(big, 'x', sizeof(big));
 	CHECK_EQ_INT(send(cfd, big, sizeof(big), 0), (int)sizeof(big));
 	int got = 0;
@@ -195,15 +213,27 @@ int main(void)
 	CHECK_EQ_INT(out[1]->data.offset, 18);
 	CHECK_EQ_INT(out[1]->data.len, (int)sizeof(big));
 	CHECK_EQ_INT(out[1]->data.cap, 512);
+	CHECK_EQ_INT(out[1]->data.tail_len, ZT_TAIL_LEN); /* the end of what was cut */
+	CHECK(memcmp(out[1]->data.tail, "xxxxxxxx", 8) == 0);
 	int nin = data_recs(s, ZT_DIR_IN, in, 8);
 	CHECK(nin >= 2); /* the peek is not among them */
 	CHECK_EQ_INT(in[0]->data.len, 18);
 	CHECK(memcmp(in[0]->payload, "GET /", 5) == 0);
-	CHECK_EQ_INT(data_recs(s, ZT_DIR_OUT, out, 8), 1);
-	CHECK_EQ_INT(out[0]->data.len, 19);
-	CHECK_EQ_INT(out[0]->data.cap, 17); /* the first iovec */
-	CHECK_EQ_INT(data_recs(c, ZT_DIR_IN, in, 8), 1);
-	CHECK_EQ_INT(in[0]->data.cap, 19);
+	CHECK_EQ_INT(data_recs(s, ZT_DIR_OUT, out, 8), 2);
+	CHECK_EQ_INT(out[0]->data.len, 32);
+	CHECK_EQ_INT(out[0]->data.cap, 32); /* gathered over its four iovecs */
+	CHECK(memcmp(out[0]->payload, "HTTP/1.1 200 OK\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 32) == 0);
+	CHECK_EQ_INT(out[0]->data.tail_len, 0); /* captured whole: no tail */
+	CHECK_EQ_INT(out[1]->data.len, 784);
+	CHECK_EQ_INT(out[1]->data.cap, 17 + 7 * 40); /* the first ZT_IOV_BATCH iovecs */
+	CHECK(memcmp(out[1]->payload + 17, yy, 40) == 0);
+	CHECK_EQ_INT(out[1]->data.tail_len, 7); /* the last iovec, whole */
+	CHECK(memcmp(out[1]->data.tail, "\r\n0\r\n\r\n", 7) == 0);
+	int cin = data_recs(c, ZT_DIR_IN, in, 8), cbytes = 0;
+	for (int i = 0; i < cin; i++)
+		cbytes += in[i]->data.len;
+	CHECK_EQ_INT(cbytes, 32 + 784);
+	CHECK(cin > 0 && in[0]->data.cap == (in[0]->data.len < 512 ? in[0]->data.len : 512));
 	int closes = 0, untraced = 0;
 	for (int i = 0; i < nrecs; i++) {
 		if (recs[i].type == ZT_EV_CLOSE &&

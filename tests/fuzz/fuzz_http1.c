@@ -71,20 +71,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (size >= 4) {
 		uint8_t ctl = data[0], x = data[3];
 		uint32_t cap = data[1] | (uint32_t)data[2] << 8;
-		uint32_t extra = x < 128 ? x : (x - 127u) * 997u;
+		uint32_t extra = x < 128 ? x : (x - 127u) * 997u, tail_len;
 		int ret;
 
 		data += 4;
 		size -= 4;
 		if (cap > size)
 			cap = (uint32_t)size;
+		/* Bit 6: the uncaptured part's last bytes follow, as the tail
+		 * the kernel keeps of a message captured in part. */
+		tail_len = 0;
+		if ((ctl & 0x40) && extra) {
+			tail_len = extra < 8 ? extra : 8;
+			if (tail_len > size - cap)
+				tail_len = (uint32_t)(size - cap);
+		}
 		ret = http1_conn_feed(c, ctl & 1 ? HTTP1_OUT : HTTP1_IN, ts, ctl & 4 ? NULL : data,
-				      ctl & 4 ? 0 : cap, cap + extra, on_txn, &ntxn, &st);
+				      ctl & 4 ? 0 : cap, cap + extra, tail_len ? data + cap : NULL,
+				      tail_len, on_txn, &ntxn, &st);
 		if ((ret != 0 && ret != -EPROTO) || (not_http && ret != -EPROTO))
 			abort();
 		not_http = ret == -EPROTO;
-		data += cap;
-		size -= cap;
+		data += cap + tail_len;
+		size -= cap + tail_len;
 		ts += 1 + (ctl >> 3);
 		if (ctl & 2) {
 			http1_conn_close(c, ts, on_txn, &ntxn, &st);

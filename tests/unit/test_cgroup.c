@@ -477,6 +477,38 @@ static void test_names_many(void)
 	zt_cgroup_names_free(n);
 }
 
+/* On the live cgroup2 tree (root only): cgroups made after the cache was
+ * filled, back to back, are all named at once (by file handle, not by a
+ * throttled walk). */
+static void test_names_live(void)
+{
+	char live[4096], a[4200], b[4300];
+	struct zt_cgroup_names *n;
+	const char *rel, *cont;
+
+	if (geteuid() || zt_cgroup2_find_root("/proc/self/mountinfo", live, sizeof(live))) {
+		printf("test_names_live: skipped (needs root and cgroup2)\n");
+		return;
+	}
+	snprintf(a, sizeof(a), "%s/ztrace-unit-%d", live, getpid());
+	snprintf(b, sizeof(b), "%s/deeper", a);
+	n = zt_cgroup_names_new(live);
+	CHECK(n != NULL);
+	if (!n)
+		return;
+	CHECK_EQ_INT(zt_cgroup_names_get(n, 1ULL << 62, &rel, &cont), -ENOENT); /* spends the walk */
+	CHECK_EQ_INT(mkdir(a, 0755), 0);
+	CHECK_EQ_INT(mkdir(b, 0755), 0);
+	CHECK_EQ_INT(zt_cgroup_names_get(n, zt_cgroup_id(a), &rel, &cont), 0);
+	CHECK_EQ_STR(rel, at("ztrace-unit-%d", getpid()));
+	CHECK_EQ_INT(zt_cgroup_names_get(n, zt_cgroup_id(b), &rel, &cont), 0);
+	CHECK_EQ_STR(rel, at("ztrace-unit-%d/deeper", getpid()));
+	CHECK_EQ_STR(cont, "deeper");
+	rmdir(b);
+	rmdir(a);
+	zt_cgroup_names_free(n);
+}
+
 int main(void)
 {
 	build_fixture();
@@ -487,6 +519,7 @@ int main(void)
 	test_container_name();
 	test_names();
 	test_names_many();
+	test_names_live();
 	if (!getenv("ZT_KEEP_FIXTURE"))
 		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return TEST_SUMMARY("test_cgroup");

@@ -45,7 +45,7 @@ static void fx_done(struct fx *x)
 static int feedc(struct fx *x, enum http1_dir d, uint64_t ts, const void *data, uint32_t cap,
 		 uint32_t len)
 {
-	return http1_conn_feed(x->c, d, ts, data, cap, len, on_txn, x, &x->st);
+	return http1_conn_feed(x->c, d, ts, data, cap, len, NULL, 0, on_txn, x, &x->st);
 }
 
 static int feed(struct fx *x, enum http1_dir d, uint64_t ts, const char *s)
@@ -312,6 +312,7 @@ static void test_chunked_cut_resync(void)
 	/* The client asks again: the response before had to be over. */
 	CHECK_EQ_INT(feed(&x, HTTP1_IN, 40, CURL_GET("/next")), 0);
 	CHECK_EQ_INT(x.n, 1);
+	CHECK_EQ_INT(x.st.resyncs, 1);
 	CHECK_EQ_INT(x.t[0].status, 200);
 	CHECK_EQ_INT(x.t[0].flags, ZT_F_RESYNC);
 	CHECK_EQ_INT(x.t[0].resp_last_ns, 30);
@@ -337,6 +338,61 @@ static void test_chunked_cut_resync(void)
 	CHECK_EQ_INT(x.t[1].status, 404);
 	CHECK_EQ_INT(x.t[1].flags, ZT_F_PIPELINED);
 	fx_done(&x);
+}
+
+/* A chunked body cut by the capture bound ends where the kernel's tail of
+ * a message shows its last chunk: exact, no resync, emitted at once. */
+static void test_chunked_tail_end(void)
+{
+	static const struct {
+		const char *tail; /* NULL: the last write is captured whole */
+		const char *last;
+		bool ends;
+	} cases[] = {
+		{ "c\r\n0\r\n\r\n", NULL, true },  /* one write, tail of 8 */
+		{ "\r\n0\r\n\r\n", NULL, true },   /* nginx: its own 7-byte iovec */
+		{ "0\r\n\r\n", NULL, true },         /* a 5-byte last iovec */
+		{ NULL, "0\r\n\r\n", true },         /* a write of its own */
+		{ NULL, "\r\n0\r\n\r\n", true },
+		{ "zzzzzzzz", NULL, false },           /* more to come */
+		{ "zz0\r\n\r\n", NULL, false },       /* data that only looks alike */
+		{ NULL, "abc0\r\n\r\n", false },      /* no CRLF before the 0 */
+	};
+	const char *hdr = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n";
+	char big[8192];
+
+	memset(big, 'z', sizeof(big));
+	memcpy(big, hdr, strlen(hdr));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fx x;
+		int n;
+
+		fx_init(&x);
+		feed(&x, HTTP1_IN, 10, CURL_GET("/stream"));
+		/* The header and 0x1000 bytes of data, the next size unseen. */
+		feedc(&x, HTTP1_OUT, 20, big, 512, 6000);
+		if (cases[i].tail) {
+			n = (int)strlen(cases[i].tail);
+			http1_conn_feed(x.c, HTTP1_OUT, 30, (const uint8_t *)big + 600, 512, 3000,
+					(const uint8_t *)cases[i].tail, n, on_txn, &x, &x.st);
+		} else {
+			feed(&x, HTTP1_OUT, 30, cases[i].last);
+		}
+		CHECK_EQ_INT(x.n, cases[i].ends ? 1 : 0);
+		if (x.n) {
+			CHECK_EQ_INT(x.t[0].status, 200);
+			CHECK_EQ_INT(x.t[0].flags, 0);
+			CHECK_EQ_INT(x.t[0].resp_last_ns, 30);
+		}
+		/* Either way the next request is told apart. */
+		feed(&x, HTTP1_IN, 40, CURL_GET("/next"));
+		feed(&x, HTTP1_OUT, 50, NGINX_404);
+		CHECK_EQ_INT(x.n, 2);
+		CHECK_EQ_INT(x.t[1].status, 404);
+		CHECK_EQ_INT(x.t[0].flags, cases[i].ends ? 0 : ZT_F_RESYNC);
+		CHECK_EQ_INT(x.st.resyncs, cases[i].ends ? 0 : 1);
+		fx_done(&x);
+	}
 }
 
 /* Chunked uploads (curl -T -), and a request that loses its framing:
@@ -1032,6 +1088,7 @@ int main(void)
 	test_chunked_one_feed();
 	test_chunked_split();
 	test_chunked_cut_resync();
+	test_chunked_tail_end();
 	test_chunked_request();
 	test_headers_split();
 	test_truncated_header();

@@ -60,6 +60,8 @@ enum state {
 	S_CHUNK_DATA, /* chunk data, `remain` bytes to go */
 	S_CHUNK_CRLF, /* the CRLF closing chunk data, `line` bytes of it seen */
 	S_TRAILER,    /* trailer fields after the last chunk */
+	S_CHUNK_BLIND, /* chunked body whose framing was not captured: its end is
+			* recognised in a message's tail (see chunked_end_seen) */
 	S_BODY_CLOSE, /* response body delimited by the connection's close */
 	S_LOST,       /* inside a message whose end we cannot see */
 	S_SKIP,       /* between messages, position unknown */
@@ -120,6 +122,8 @@ struct feed {
 	const uint8_t *data;
 	uint32_t cap, len, off;
 	uint64_t ts;
+	const uint8_t *tail; /* data[len - tail_len .. len), when not captured */
+	uint32_t tail_len;
 };
 
 /* Parsed header block. Pointers are into the block, valid while it is. */
@@ -611,7 +615,7 @@ static void stream_skip(struct run *r, struct h1_stream *s, bool count)
 
 static bool in_body(const struct h1_stream *s)
 {
-	return s->state >= S_BODY_LEN && s->state <= S_TRAILER;
+	return s->state >= S_BODY_LEN && s->state <= S_CHUNK_BLIND;
 }
 
 /*
@@ -991,7 +995,9 @@ static void step_chunk_size(struct run *r, struct h1_stream *s, struct feed *f)
 	bool eol = false;
 
 	if (f->off >= f->cap) { /* the size is in what was not captured */
-		msg_lose(r, s);
+		s->state = S_CHUNK_BLIND;
+		s->approx = true;
+		s->maybe_done = false;
 		return;
 	}
 	start = p = f->data + f->off;
@@ -1072,6 +1078,46 @@ static void step_chunk_crlf(struct run *r, struct h1_stream *s, struct feed *f)
 		s->state = S_CHUNK_SIZE;
 		s->line = 0;
 	}
+}
+
+/*
+ * Does the feed end with the last chunk of a body ("0" CRLF, no trailer,
+ * CRLF), in bytes from f->off on? Seen in captured bytes or in the tail the
+ * kernel keeps of a message captured in part. Chunk data ending at a write's
+ * end with exactly these bytes would fool it; the next message then shows
+ * up as a new message all the same.
+ */
+static bool chunked_end_seen(const struct feed *f)
+{
+	static const uint8_t end7[] = "\r\n0\r\n\r\n", end5[] = "0\r\n\r\n";
+	const uint8_t *last;
+	uint32_t have;
+
+	if (f->len - f->off < 5)
+		return false;
+	if (f->cap == f->len) {
+		last = f->data + f->len;
+		have = f->len;
+	} else if (f->tail && f->tail_len) {
+		last = f->tail + f->tail_len;
+		have = f->tail_len;
+	} else {
+		return false;
+	}
+	if (have >= 7 && !memcmp(last - 7, end7, 7))
+		return true;
+	/* "0\r\n\r\n" alone: a whole write, or a whole last iovec (tail). */
+	return !memcmp(last - 5, end5, 5) &&
+	       (f->len - f->off == 5 || (f->cap < f->len && have == 5));
+}
+
+static void step_chunk_blind(struct run *r, struct h1_stream *s, struct feed *f)
+{
+	bool end = chunked_end_seen(f);
+
+	take(s, f, f->len - f->off);
+	if (end)
+		msg_done(r, s);
 }
 
 /* Trailer fields, ended by an empty line; their values are not kept. */
@@ -1183,11 +1229,13 @@ static void judge(struct http1_conn *c, struct h1_stream *s, const struct feed *
 
 int http1_conn_feed(struct http1_conn *c, enum http1_dir dir, uint64_t ts_ns,
 		    const uint8_t *data, uint32_t cap, uint32_t len,
+		    const uint8_t *tail, uint32_t tail_len,
 		    http1_emit_fn emit, void *ctx, struct http1_stats *st)
 {
 	struct http1_stats scratch = { 0 };
 	struct run r = { c, emit, ctx, st ? st : &scratch };
-	struct feed f = { data, data ? (cap < len ? cap : len) : 0, len, 0, ts_ns };
+	struct feed f = { data, data ? (cap < len ? cap : len) : 0, len, 0, ts_ns,
+			  tail, tail && tail_len <= len ? tail_len : 0 };
 	struct h1_stream *s;
 
 	if (c->verdict == V_NOT_HTTP)
@@ -1219,6 +1267,9 @@ int http1_conn_feed(struct http1_conn *c, enum http1_dir dir, uint64_t ts_ns,
 			break;
 		case S_TRAILER:
 			step_trailer(&r, s, &f);
+			break;
+		case S_CHUNK_BLIND:
+			step_chunk_blind(&r, s, &f);
 			break;
 		case S_BODY_CLOSE:
 		case S_LOST:

@@ -70,13 +70,16 @@ void http1_conn_free(struct http1_conn *c);
 
 /*
  * Feed one message. `data` holds the first `cap` bytes of a `len`-byte
- * message (cap <= len). `ts_ns` is when the send or receive completed.
+ * message (cap <= len); `tail`, when not NULL, its last `tail_len` bytes
+ * (how a chunked body's end is seen past a cut). `ts_ns` is when the send or
+ * receive completed.
  * Finished transactions are passed to `emit` before this returns.
  * Returns 0, or -EPROTO once the connection is judged not to be HTTP/1
  * (the caller should stop feeding it; further calls also return -EPROTO).
  */
 int http1_conn_feed(struct http1_conn *c, enum http1_dir dir, uint64_t ts_ns,
 		    const uint8_t *data, uint32_t cap, uint32_t len,
+		    const uint8_t *tail, uint32_t tail_len,
 		    http1_emit_fn emit, void *ctx, struct http1_stats *st);
 
 /*
