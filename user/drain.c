@@ -125,10 +125,11 @@ void zt_drain_summary(struct zt_run *r)
 	format_drops(&d, buf, sizeof(buf), &total);
 	fprintf(stderr,
 		"ztrace: summary: spans=%" PRIu64 " drops: %s quality: resyncs=%" PRIu64 " gaps=%" PRIu64
-		" orphan_responses=%" PRIu64 " unanswered=%" PRIu64 " not_http=%" PRIu64
+		" orphan_responses=%" PRIu64 " requests_unseen=%" PRIu64 " unanswered=%" PRIu64 " not_http=%" PRIu64
 		" traceparent_bad=%" PRIu64 " conn_untracked=%" PRIu64 " payload_unreadable=%" PRIu64
 		" records: conn=%" PRIu64 " data=%" PRIu64 " close=%" PRIu64 "\n",
 		d.u->spans, buf, d.u->http1.resyncs, d.u->gaps, d.u->http1.orphan_responses,
+		d.u->http1.requests_unseen,
 		d.u->http1.unanswered, d.u->not_http, d.u->traceparent_bad, d.u->conn_untracked,
 		d.k[ZT_CNT_READ_USER_FAIL], d.u->records[ZT_EV_CONN], d.u->records[ZT_EV_DATA],
 		d.u->records[ZT_EV_CLOSE]);

@@ -5,7 +5,7 @@
 
 static const char *const names[] = {
 	"truncated", "target_cut", "resync", "no_response", "midstream",
-	"close_delimited", "evicted", "pipelined", "upgrade",
+	"close_delimited", "evicted", "pipelined", "upgrade", "request_unseen",
 };
 
 const char *zt_flag_name(uint32_t bit)

@@ -18,6 +18,7 @@
 #define ZT_F_EVICTED     (1u << 6) /* connection state evicted under pressure */
 #define ZT_F_PIPELINED   (1u << 7) /* request sent before the previous response */
 #define ZT_F_UPGRADE     (1u << 8) /* 101 Switching Protocols: no HTTP/1 after it */
+#define ZT_F_REQ_UNSEEN  (1u << 9) /* request in bytes not captured: no method, target */
 
 /* Writes "a,b,c" names of set flags into buf; returns the length. */
 int zt_flags_format(uint32_t flags, char *buf, int size);

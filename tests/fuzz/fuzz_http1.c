@@ -21,7 +21,7 @@
 
 #include "proto/http1.h"
 
-#define ALL_FLAGS ((ZT_F_UPGRADE << 1) - 1)
+#define ALL_FLAGS ((ZT_F_REQ_UNSEEN << 1) - 1)
 
 /* Terminated, and no control byte in it: consumers print these. */
 static void check_str(const char *s, size_t size)
@@ -42,7 +42,7 @@ static void on_txn(void *ctx, const struct http1_txn *t)
 	check_str(t->method, sizeof(t->method));
 	check_str(t->target, sizeof(t->target));
 	check_str(t->traceparent, sizeof(t->traceparent));
-	if (!t->method[0] || (t->version != 10 && t->version != 11) || (t->flags & ~ALL_FLAGS))
+	if (!t->method[0] != !!(t->flags & ZT_F_REQ_UNSEEN) || (t->version != 10 && t->version != 11) || (t->flags & ~ALL_FLAGS))
 		abort();
 	if (t->status && (t->status < 100 || t->status > 999))
 		abort();

@@ -395,6 +395,64 @@ static void test_chunked_tail_end(void)
 	}
 }
 
+/* nginx answers a chunked upload at once and discards the body in 4 KB
+ * reads; the client's next request comes in the same read as the body's
+ * end, past the capture bound. Its response still makes a span, marked
+ * request_unseen, so spans still match requests. */
+static void test_request_unseen(void)
+{
+	const char *hdr = "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n100\r\n";
+	char body[4096];
+	struct fx x;
+
+	memset(body, 'b', sizeof(body));
+	fx_init(&x);
+	feedc(&x, HTTP1_IN, 10, hdr, (uint32_t)strlen(hdr), 1024);
+	feedc(&x, HTTP1_IN, 11, body, 512, 4096);
+	feed(&x, HTTP1_OUT, 12, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nuploaded\n");
+	CHECK_EQ_INT(x.n, 1);
+	CHECK_EQ_STR(x.t[0].method, "POST");
+	CHECK_EQ_INT(x.t[0].flags, ZT_F_RESYNC);
+	/* The rest of the body, its end and "GET /x" in one read, mostly unseen. */
+	feedc(&x, HTTP1_IN, 13, body, 512, 4096);
+	feedc(&x, HTTP1_IN, 14, body, 512, 3865);
+	feed(&x, HTTP1_OUT, 15, "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nx\n");
+	CHECK_EQ_INT(x.n, 2);
+	CHECK_EQ_STR(x.t[1].method, "");
+	CHECK_EQ_STR(x.t[1].target, "");
+	CHECK_EQ_INT(x.t[1].status, 201);
+	CHECK_EQ_INT(x.t[1].flags, ZT_F_REQ_UNSEEN);
+	CHECK_EQ_INT(x.t[1].req_first_ns, 14);
+	CHECK_EQ_INT(x.t[1].resp_last_ns, 15);
+	CHECK_EQ_INT(x.st.requests_unseen, 1);
+	CHECK_EQ_INT(x.st.orphan_responses, 0);
+	/* Framing comes back with the next read that starts a request. */
+	feed(&x, HTTP1_IN, 16, CURL_GET("/y"));
+	feed(&x, HTTP1_OUT, 17, NGINX_404);
+	CHECK_EQ_INT(x.n, 3);
+	CHECK_EQ_STR(x.t[2].target, "/y");
+	CHECK_EQ_INT(x.t[2].flags, 0);
+	fx_done(&x);
+
+	/* The same when the first response came while the body was still
+	 * framed exactly: the body goes blind later, and the unexpected
+	 * response is what ends it. */
+	fx_init(&x);
+	feedc(&x, HTTP1_IN, 10, hdr, (uint32_t)strlen(hdr), 200);
+	feed(&x, HTTP1_OUT, 11, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nuploaded\n");
+	CHECK_EQ_INT(x.n, 0); /* the request is still coming */
+	feedc(&x, HTTP1_IN, 12, body, 512, 4096);
+	feedc(&x, HTTP1_IN, 13, body, 512, 3865);
+	feed(&x, HTTP1_OUT, 14, "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nx\n");
+	CHECK_EQ_INT(x.n, 2);
+	CHECK_EQ_STR(x.t[0].method, "POST");
+	CHECK_EQ_INT(x.t[0].flags, ZT_F_RESYNC);
+	CHECK_EQ_INT(x.t[0].req_last_ns, 13);
+	CHECK_EQ_INT(x.t[1].status, 201);
+	CHECK_EQ_INT(x.t[1].flags, ZT_F_REQ_UNSEEN);
+	fx_done(&x);
+}
+
 /* Chunked uploads (curl -T -), and a request that loses its framing:
  * the response starting says it ended. */
 static void test_chunked_request(void)
@@ -1089,6 +1147,7 @@ int main(void)
 	test_chunked_split();
 	test_chunked_cut_resync();
 	test_chunked_tail_end();
+	test_request_unseen();
 	test_chunked_request();
 	test_headers_split();
 	test_truncated_header();

@@ -758,6 +758,22 @@ static void on_request(struct run *r, struct h1_stream *s, struct feed *f, const
 		msg_lose(r, s);
 }
 
+/*
+ * A response nothing waits for: could its request be hidden in request bytes
+ * we cannot frame? Yes if the request stream is skipping, or is inside a
+ * request whose end it cannot see (that request then ends, marked resync).
+ */
+static bool request_hidden(struct run *r, struct h1_stream *o)
+{
+	if (o->kind == K_REQ && (o->state == S_LOST || (o->approx && in_body(o)))) {
+		o->flags |= ZT_F_RESYNC;
+		r->st->resyncs++;
+		msg_done(r, o);
+		o->state = S_SKIP;
+	}
+	return o->state == S_SKIP;
+}
+
 static void on_response(struct run *r, struct h1_stream *s, struct feed *f, const struct hdr *h,
 			bool complete)
 {
@@ -767,11 +783,6 @@ static void on_response(struct run *r, struct h1_stream *s, struct feed *f, cons
 	int status = h->status;
 	bool head = false, tunnel = false;
 
-	if (!e) {
-		r->st->orphan_responses++;
-		if (!c->any_request)
-			c->midstream = true;
-	}
 	if (status < 200 && status != 101) {
 		/* 1xx: interim, the final response is still to come. Its bytes
 		 * are the exchange's all the same. */
@@ -779,6 +790,22 @@ static void on_response(struct run *r, struct h1_stream *s, struct feed *f, cons
 			e->t.resp_bytes += s->bytes;
 		msg_reset(s, S_IDLE);
 		return;
+	}
+	if (!e && c->any_request && request_hidden(r, &c->s[!dir])) {
+		/* Its request hid in request bytes we could not frame (after a
+		 * body whose end was not captured): the exchange is real, only
+		 * its method and target are unknown. */
+		e = q_push(r);
+		e->t.server = dir == HTTP1_OUT;
+		e->t.version = h->version;
+		e->t.req_first_ns = e->t.req_last_ns = c->s[!dir].last_ns;
+		e->t.flags = ZT_F_REQ_UNSEEN;
+		e->req_done = true;
+		r->st->requests_unseen++;
+	} else if (!e) {
+		r->st->orphan_responses++;
+		if (!c->any_request)
+			c->midstream = true;
 	}
 	if (e) {
 		e->resp = R_STARTED;
@@ -1275,8 +1302,9 @@ int http1_conn_feed(struct http1_conn *c, enum http1_dir dir, uint64_t ts_ns,
 		case S_LOST:
 			take(s, &f, f.len - f.off);
 			break;
-		default: /* S_SKIP */
+		default: /* S_SKIP: when these bytes came still dates what hid in them */
 			f.off = f.len;
+			s->last_ns = f.ts;
 			break;
 		}
 	}

@@ -57,6 +57,8 @@ struct http1_stats {
 	uint64_t header_too_big;    /* header block over HTTP1_HEADER_MAX */
 	uint64_t resyncs;           /* lost framing, found the next message again */
 	uint64_t orphan_responses;  /* response with no request to pair with */
+	uint64_t requests_unseen;   /* response to a request hidden in unframed
+				     * bytes: emitted, method and target empty */
 	uint64_t unanswered;        /* requests still open at close */
 };
 
