@@ -783,6 +783,7 @@ struct name_ent {
 	uint64_t id;     /* 0: empty slot (no cgroup has id 0) */
 	char *relpath;   /* one allocation: relpath, then container */
 	char *container;
+	uint32_t gen;    /* the walk that last saw it (see prune) */
 };
 
 struct zt_cgroup_names {
@@ -791,6 +792,7 @@ struct zt_cgroup_names {
 	uint32_t mask;
 	uint32_t count;
 	uint64_t dropped; /* cgroups left unnamed because the cache was full */
+	uint32_t gen;     /* walks so far */
 	int64_t last_rescan_ns;
 	bool rescanned;
 };
@@ -840,8 +842,13 @@ static int on_named_dir(void *ctx, const struct walk_ent *e)
 	struct name_ent *s;
 	char *buf;
 
-	if (!e->ino || names_slot(n, e->ino)->id)
+	if (!e->ino)
 		return 0;
+	s = names_slot(n, e->ino);
+	if (s->id) {
+		s->gen = n->gen;
+		return 0;
+	}
 	if (n->count >= NAMES_MAX) {
 		n->dropped++;
 		return 0;
@@ -856,7 +863,7 @@ static int on_named_dir(void *ctx, const struct walk_ent *e)
 	memcpy(buf, rel, rlen + 1);
 	memcpy(buf + rlen + 1, container, clen + 1);
 	s = names_slot(n, e->ino);
-	*s = (struct name_ent){ e->ino, buf, buf + rlen + 1 };
+	*s = (struct name_ent){ e->ino, buf, buf + rlen + 1, n->gen };
 	n->count++;
 	return 0;
 }
@@ -889,6 +896,39 @@ void zt_cgroup_names_free(struct zt_cgroup_names *n)
 	free(n->slots);
 	free(n->root);
 	free(n);
+}
+
+void zt_cgroup_names_prune(struct zt_cgroup_names *n)
+{
+	struct name_ent *old = n->slots, *s;
+	uint32_t size = n->mask + 1;
+
+	n->gen++;
+	if (walk(n->root, on_named_dir, n) < 0)
+		return; /* an unreadable tree proves nothing gone */
+	s = calloc(size, sizeof(*s));
+	if (!s)
+		return;
+	/* Rebuilt rather than deleted in place: open addressing keeps no
+	 * tombstones this way. */
+	n->slots = s;
+	n->count = 0;
+	for (uint32_t i = 0; i < size; i++) {
+		if (!old[i].id)
+			continue;
+		if (old[i].gen != n->gen) {
+			free(old[i].relpath);
+			continue;
+		}
+		*names_slot(n, old[i].id) = old[i];
+		n->count++;
+	}
+	free(old);
+}
+
+uint32_t zt_cgroup_names_count(const struct zt_cgroup_names *n)
+{
+	return n ? n->count : 0;
 }
 
 /* A storm of unknown ids (say, a burst of short-lived cgroups) costs one

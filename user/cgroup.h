@@ -88,9 +88,15 @@ struct zt_cgroup_names;
 
 struct zt_cgroup_names *zt_cgroup_names_new(const char *root);
 void zt_cgroup_names_free(struct zt_cgroup_names *n);
+/* Forgets the names of cgroups that no longer exist (one walk of the tree),
+ * so that container churn does not grow the cache. */
+void zt_cgroup_names_prune(struct zt_cgroup_names *n);
+/* Names held. */
+uint32_t zt_cgroup_names_count(const struct zt_cgroup_names *n);
 /*
  * Relative path (e.g. "ztrace-test/pong"; "/" for the root itself) and
- * container name for `id`. Pointers stay valid until zt_cgroup_names_free.
+ * container name for `id`. Pointers stay valid until the next call to
+ * zt_cgroup_names_prune or zt_cgroup_names_free.
  * Returns 0, or -ENOENT for unknown ids, which get "?" / "?" after a rescan
  * fails to find them (or when a rescan ran less than a second ago).
  */

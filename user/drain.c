@@ -106,6 +106,7 @@ int zt_drain_run(struct zt_run *r)
 					d.u->spans, buf);
 			last_total = total;
 			last_status = t;
+			zt_tracer_tick(r->tracer);
 		}
 	}
 	/* What is still in the ring was traced: it goes out before we stop. */
@@ -127,10 +128,12 @@ void zt_drain_summary(struct zt_run *r)
 		"ztrace: summary: spans=%" PRIu64 " drops: %s quality: resyncs=%" PRIu64 " gaps=%" PRIu64
 		" orphan_responses=%" PRIu64 " requests_unseen=%" PRIu64 " unanswered=%" PRIu64 " not_http=%" PRIu64
 		" traceparent_bad=%" PRIu64 " conn_untracked=%" PRIu64 " payload_unreadable=%" PRIu64
-		" records: conn=%" PRIu64 " data=%" PRIu64 " close=%" PRIu64 "\n",
+		" records: conn=%" PRIu64 " data=%" PRIu64 " close=%" PRIu64
+		" state: conns_open=%u cgroup_names=%u\n",
 		d.u->spans, buf, d.u->http1.resyncs, d.u->gaps, d.u->http1.orphan_responses,
 		d.u->http1.requests_unseen,
 		d.u->http1.unanswered, d.u->not_http, d.u->traceparent_bad, d.u->conn_untracked,
 		d.k[ZT_CNT_READ_USER_FAIL], d.u->records[ZT_EV_CONN], d.u->records[ZT_EV_DATA],
-		d.u->records[ZT_EV_CLOSE]);
+		d.u->records[ZT_EV_CLOSE], zt_tracer_conns(r->tracer),
+		zt_tracer_cgroup_names(r->tracer));
 }

@@ -233,6 +233,17 @@ const struct zt_tracer_stats *zt_tracer_stats(const struct zt_tracer *tr)
 	return &tr->st;
 }
 
+void zt_tracer_tick(struct zt_tracer *tr)
+{
+	if (tr->names)
+		zt_cgroup_names_prune(tr->names);
+}
+
+uint32_t zt_tracer_cgroup_names(const struct zt_tracer *tr)
+{
+	return zt_cgroup_names_count(tr->names);
+}
+
 uint32_t zt_tracer_conns(const struct zt_tracer *tr)
 {
 	return zt_conn_table_count(tr->conns);

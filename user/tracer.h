@@ -45,6 +45,11 @@ void zt_tracer_free(struct zt_tracer *tr);
 /* One ring buffer record. Returns 0; malformed records are counted. */
 int zt_tracer_on_record(struct zt_tracer *tr, const void *data, size_t size);
 const struct zt_tracer_stats *zt_tracer_stats(const struct zt_tracer *tr);
+/* Connections in the table now. */
 uint32_t zt_tracer_conns(const struct zt_tracer *tr);
+/* Cgroup names cached now. */
+uint32_t zt_tracer_cgroup_names(const struct zt_tracer *tr);
+/* Housekeeping, every few seconds: forgets cgroups that are gone. */
+void zt_tracer_tick(struct zt_tracer *tr);
 
 #endif

@@ -429,7 +429,7 @@ nginx_start() {
 		cat <<EOF
 daemon off;
 master_process on;
-worker_processes 2;
+worker_processes ${NGINX_WORKERS:-2};
 user root;
 pid $d/nginx.pid;
 error_log $d/error.log warn;
@@ -481,7 +481,7 @@ EOF
 	NGINX_LOG=$d/access.log
 	local ns=zt-${name%%/*} deadline=$((SECONDS + 10))
 	until [ -n "$(ip netns exec "$ns" ss -Hltn "sport = :$port" 2>/dev/null)" ] &&
-		[ "$(pgrep -c -P "$NGINX_PID" 2>/dev/null || true)" -ge 2 ]; do
+		[ "$(pgrep -c -P "$NGINX_PID" 2>/dev/null || true)" -ge "${NGINX_WORKERS:-2}" ]; do
 		if ! kill -0 "$NGINX_PID" 2>/dev/null; then
 			fail "nginx in $name did not start: $(cat "$d/stderr.log" "$d/error.log" 2>/dev/null)"
 		fi

@@ -504,8 +504,17 @@ static void test_names_live(void)
 	CHECK_EQ_INT(zt_cgroup_names_get(n, zt_cgroup_id(b), &rel, &cont), 0);
 	CHECK_EQ_STR(rel, at("ztrace-unit-%d/deeper", getpid()));
 	CHECK_EQ_STR(cont, "deeper");
+	uint32_t before = zt_cgroup_names_count(n);
+	uint64_t ida = zt_cgroup_id(a);
+
 	rmdir(b);
 	rmdir(a);
+	/* Gone cgroups are forgotten by the next prune, live ones kept. */
+	zt_cgroup_names_prune(n);
+	CHECK_EQ_INT(zt_cgroup_names_count(n), before - 2);
+	CHECK_EQ_INT(zt_cgroup_names_get(n, ida, &rel, &cont), -ENOENT);
+	CHECK_EQ_INT(zt_cgroup_names_get(n, zt_cgroup_id(live), &rel, &cont), 0);
+	CHECK_EQ_STR(rel, "/");
 	zt_cgroup_names_free(n);
 }
 

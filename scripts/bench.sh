@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# What ztrace costs (`make bench`, root). nginx (one worker, keep-alive, a
+# 13-byte static file: the worst case, where a request is nearly free) in
+# container pong, wrk in container ping. Three sides, interleaved (A B C C B A
+# ...) in one run so that drift hits them alike:
+#
+#   off    no ztrace
+#   json   ztrace --container pong --json >file
+#   text   ztrace --container pong >/dev/null
+#
+# Per side: requests/s and its ratio to off; CPU per request of the server's
+# and the client's cgroups (cgroup2 cpu.stat: what the BPF side adds to the
+# traced applications); ztrace's own CPU per span (utime+stime); its peak RSS;
+# spans/requests (requests as nginx logged them); drops. Then a fixed-rate
+# round per side (wrk with a per-connection delay, ~BENCH_RATE req/s) and the
+# p50/p99 latency wrk saw. The table goes to stdout and to bench/.
+#
+# Environment: ZTRACE (default build/ztrace), BENCH_ROUNDS (per side, 4),
+# BENCH_SECONDS (per round, 5), BENCH_CONNS (wrk connections, 16).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ZTRACE=$(realpath "${ZTRACE:-$ROOT/build/ztrace}")
+ROUNDS=${BENCH_ROUNDS:-4}
+SECS=${BENCH_SECONDS:-5}
+CONNS=${BENCH_CONNS:-16}
+export ZTRACE NGINX_WORKERS=1
+
+[ "$(id -u)" -eq 0 ] || { echo "bench: must run as root" >&2; exit 2; }
+[ -x "$ZTRACE" ] || { echo "bench: no $ZTRACE: run make" >&2; exit 2; }
+mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+
+# shellcheck source=tests/e2e/lib.sh
+. "$ROOT/tests/e2e/lib.sh"
+[ -n "$ZT_CG2" ] || { echo "bench: no cgroup2 mounted" >&2; exit 2; }
+mkdir -p /run/netns
+
+# Sums of a side's rounds, by key: "SIDE.KEY".
+declare -A SUM
+
+cg_usec() { awk '$1 == "usage_usec" {print $2}' "$(ct_cgroup "$1")/cpu.stat"; }
+
+# proc_cpu_ticks PID: utime + stime.
+proc_cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+
+add() { SUM[$1]=$(awk -v a="${SUM[$1]:-0}" -v b="$2" 'BEGIN {print a + b}'); }
+
+# wrk_round SIDE ARGS...: one wrk run with ztrace as SIDE says; adds its figures.
+run_round() {
+	local side=$1 out=$ZT_TMP/spans.$1 zpid="" wlog=$ZT_TMP/wrk.log
+	local req0 req1 s0 s1 c0 c1 t0 t1 spans=0 drops=0 rss=0 ticks=0 rate
+	shift
+	case $side in
+	json) ztrace_bg "$out" --json ;;
+	text) ztrace_bg /dev/null ;;
+	esac
+	zpid=${ZB_PID:-}
+	req0=$(nginx_log_count "$PONG_LOG")
+	s0=$(cg_usec pong)
+	c0=$(cg_usec ping)
+	[ -z "$zpid" ] || t0=$(proc_cpu_ticks "$zpid")
+	ct_exec ping wrk -t 1 -c "$CONNS" -d "${SECS}s" "$@" "$PONG_URL/" >"$wlog" 2>&1 ||
+		fail "wrk failed: $(cat "$wlog")"
+	sleep 0.3 # the last responses reach the log and the ring buffer
+	req1=$(nginx_log_count "$PONG_LOG")
+	s1=$(cg_usec pong)
+	c1=$(cg_usec ping)
+	local n=$((req1 - req0))
+	if [ -n "$zpid" ]; then
+		t1=$(proc_cpu_ticks "$zpid")
+		ticks=$((t1 - t0))
+		rss=$(awk '/^VmHWM:/ {print $2}' "/proc/$zpid/status")
+		kill -INT "$zpid"
+		wait "$zpid" || fail "ztrace exited with $? (side $side)"
+		ZB_PID=
+		ZT_SUMMARY=$(grep '^ztrace: summary: ' "$ZB_ERR" | tail -n 1)
+		spans=$(zt_summary_get spans)
+		drops=$(zt_summary_drops)
+	fi
+	rate=$(awk '/^Requests\/sec:/ {print $2}' "$wlog")
+	add "$side.n" "$n"
+	add "$side.secs" "$SECS"
+	add "$side.rate" "$rate"
+	add "$side.rounds" 1
+	add "$side.srv_us" $((s1 - s0))
+	add "$side.cli_us" $((c1 - c0))
+	add "$side.zt_ticks" "$ticks"
+	add "$side.spans" "$spans"
+	add "$side.drops" "$drops"
+	[ "${SUM[$side.rss]:-0}" -ge "$rss" ] || SUM[$side.rss]=$rss
+	for q in 50 99; do
+		local v
+		v=$(awk -v q="$q.000%" '$1 == q {print $2}' "$wlog")
+		[ -z "$v" ] || add "$side.p$q" "$(to_us "$v")"
+	done
+	printf 'bench: %-4s %6d requests, %s req/s, spans %s, drops %s\n' "$side" "$n" "$rate" "$spans" "$drops" >&2
+}
+
+# to_us 1.23ms: wrk's latency in microseconds.
+to_us() {
+	awk -v v="$1" 'BEGIN {
+		u = v; sub(/[0-9.]+/, "", u); x = v + 0
+		if (u == "us") print x; else if (u == "ms") print x * 1000; else if (u == "s") print x * 1e6
+	}'
+}
+
+# ztrace_bg OUT ARGS...: ztrace on pong in the background; ZB_PID, ZB_ERR.
+ztrace_bg() {
+	local out=$1
+	shift
+	ZB_ERR=$ZT_TMP/ztrace.err
+	"$ZTRACE" --container pong "$@" >"$out" 2>"$ZB_ERR" 9>&- &
+	ZB_PID=$!
+	local deadline=$((SECONDS + 20))
+	until grep -qs '^ztrace: tracing ' "$ZB_ERR"; do
+		kill -0 "$ZB_PID" 2>/dev/null || fail "ztrace did not start: $(cat "$ZB_ERR")"
+		[ "$SECONDS" -lt "$deadline" ] || fail "ztrace did not start within 20s"
+		sleep 0.05
+	done
+}
+
+bench_main() {
+	local order sides=(off json text) s r lua=$ZT_TMP/rate.lua
+	zt_pair
+	# Warm up nginx, the page cache and the veths.
+	ct_exec ping wrk -t 1 -c "$CONNS" -d 1s "$PONG_URL/" >/dev/null 2>&1 || true
+	for ((r = 0; r < ROUNDS; r++)); do
+		if ((r % 2 == 0)); then order=(off json text); else order=(text json off); fi
+		for s in "${order[@]}"; do run_round "$s" --latency; done
+	done
+	# Fixed rate: each connection waits 1 ms after each response; wrk's
+	# latency is then that of an unloaded server, with and without ztrace.
+	printf 'function delay() return 1 end\n' >"$lua"
+	for ((r = 0; r < 2; r++)); do
+		for s in "${sides[@]}"; do run_round "fixed_$s" --latency -s "$lua"; done
+	done
+	report | tee "$REPORT"
+	echo "bench: table written to ${REPORT#"$ROOT"/}" >&2
+}
+
+report() {
+	local hz s n
+	hz=$(getconf CLK_TCK)
+	printf '# ztrace bench, %s\n\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
+	printf 'host: %s, kernel %s, %s CPUs; nginx 1 worker, wrk -t1 -c%s, %s x %ss per side\n' \
+		"$(hostname)" "$(uname -r)" "$(nproc)" "$CONNS" "$ROUNDS" "$SECS"
+	printf 'ztrace %s\n\n' "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
+	printf '| side | req/s | ratio | server CPU/req | client CPU/req | BPF extra/req | ztrace CPU/span | ztrace peak RSS | spans/requests | drops |\n'
+	printf '|---|---|---|---|---|---|---|---|---|---|\n'
+	for s in off json text; do
+		n=${SUM[$s.n]}
+		awk -v s="$s" -v n="$n" -v rate="${SUM[$s.rate]}" -v rounds="${SUM[$s.rounds]}" \
+			-v rate0="${SUM[off.rate]}" -v srv="${SUM[$s.srv_us]}" -v cli="${SUM[$s.cli_us]}" \
+			-v srv0="${SUM[off.srv_us]}" -v cli0="${SUM[off.cli_us]}" -v n0="${SUM[off.n]}" \
+			-v ticks="${SUM[$s.zt_ticks]}" -v hz="$hz" -v rss="${SUM[$s.rss]:-0}" \
+			-v spans="${SUM[$s.spans]}" -v drops="${SUM[$s.drops]}" 'BEGIN {
+			per = (srv + cli) / n; per0 = (srv0 + cli0) / n0
+			printf "| %s | %.0f | %.3f | %.2f us | %.2f us | %s | %s | %s | %s | %s |\n", s,
+				rate / rounds, rate / rate0, srv / n, cli / n,
+				s == "off" ? "-" : sprintf("%.2f us", per - per0),
+				s == "off" ? "-" : sprintf("%.2f us", ticks / hz * 1e6 / spans),
+				s == "off" ? "-" : sprintf("%.1f MB", rss / 1024),
+				s == "off" ? "-" : sprintf("%d/%d", spans, n),
+				s == "off" ? "-" : drops
+		}'
+	done
+	printf '\nfixed rate (each of %s connections waits 1 ms between requests):\n\n' "$CONNS"
+	printf '| side | req/s | p50 | p99 | p50 added | p99 added | spans/requests |\n|---|---|---|---|---|---|---|\n'
+	for s in off json text; do
+		awk -v s="$s" -v rate="${SUM[fixed_$s.rate]}" -v rounds="${SUM[fixed_$s.rounds]}" \
+			-v p50="${SUM[fixed_$s.p50]}" -v p99="${SUM[fixed_$s.p99]}" \
+			-v b50="${SUM[fixed_off.p50]}" -v b99="${SUM[fixed_off.p99]}" \
+			-v spans="${SUM[fixed_$s.spans]}" -v n="${SUM[fixed_$s.n]}" 'BEGIN {
+			printf "| %s | %.0f | %.1f us | %.1f us | %s | %s | %s |\n", s, rate / rounds,
+				p50 / rounds, p99 / rounds,
+				s == "off" ? "-" : sprintf("%.1f us", (p50 - b50) / rounds),
+				s == "off" ? "-" : sprintf("%.1f us", (p99 - b99) / rounds),
+				s == "off" ? "-" : sprintf("%d/%d", spans, n)
+		}'
+	done
+	printf '\ngoals: BPF extra <= 1 us/request, ztrace <= 2 us/span, RSS <= 30 MB, spans == requests,\n'
+	printf 'ratio >= 0.85, p99 added at a fixed rate <= 10 us.\n'
+}
+
+mkdir -p "$ROOT/bench"
+REPORT=$ROOT/bench/$(date -u +%Y%m%dT%H%M%SZ).md
+ZB_PID=
+# The e2e life cycle: its lock, temp dir, and cleanup of whatever was made.
+exec 9>"$ZT_LOCK"
+flock -w 600 9 || { echo "bench: could not take $ZT_LOCK" >&2; exit 2; }
+export ZT_E2E_LOCKED=1
+zt_reap_stale >/dev/null 2>&1 || true
+(
+	zt_begin_test
+	trap 'rc=$?; [ -z "${ZB_PID:-}" ] || kill -KILL "$ZB_PID" 2>/dev/null; (exit $rc); zt_cleanup' EXIT
+	bench_main
+)
