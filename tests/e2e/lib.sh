@@ -31,6 +31,10 @@ ZT_BRIDGE=zt-br0
 ZT_NET4=10.231.0 # .1 is the host, containers .2 to .254
 ZT_NET6=fd00:231: # fd00:231::1 is the host, containers fd00:231::N
 ZT_STATE=/run/ztrace-e2e
+# Debian's python3 (install-deps.sh), not a shim earlier in PATH: a pyenv
+# shim takes half a second to start, which the churn test pays 100 times.
+ZT_PY=/usr/bin/python3
+[ -x "$ZT_PY" ] || ZT_PY=python3
 ZT_LOCK=/run/lock/ztrace-e2e.lock
 
 # ---------------------------------------------------------------------------

@@ -65,7 +65,7 @@ PY
 zt_preexisting() {
 	zt_pair
 	zt_write_client
-	ct_bg ping python3 "$ZT_TMP/client.py" "$(ct_ip pong)" 8080 "$ZT_TMP" >"$ZT_TMP/client.log" 2>&1
+	ct_bg ping "$ZT_PY" "$ZT_TMP/client.py" "$(ct_ip pong)" 8080 "$ZT_TMP" >"$ZT_TMP/client.log" 2>&1
 	local client=$BG_PID
 	zt_wait_for 10 "the client's first request" test -e "$ZT_TMP/ready"
 	ztrace_start "$ZT_TMP/spans.json" "$@"
