@@ -6,6 +6,7 @@
 # make demo       two demo containers, ping -> pong, traced until Ctrl-C
 # make fuzz       every parser under libFuzzer (FUZZ_SECONDS each)
 # make bench      with/without ztrace, interleaved, as ratios (root)
+# make soak       minutes at load, RSS must stay flat (root, not in CI)
 
 OUT        := build
 CLANG      ?= clang
@@ -36,7 +37,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test unit bpftest e2e check deps demo fuzz fuzz-smoke bench clean vmlinux format
+.PHONY: all test unit bpftest e2e check deps demo fuzz fuzz-smoke bench soak clean vmlinux format
 .DELETE_ON_ERROR:
 
 all: $(OUT)/ztrace
@@ -109,6 +110,10 @@ demo: deps all
 
 bench: deps all
 	scripts/bench.sh
+
+# Minutes at load, RSS sampled; not part of `make test`.
+soak: deps all
+	scripts/soak.sh
 
 vmlinux:
 	scripts/gen-vmlinux.sh

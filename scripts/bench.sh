@@ -49,12 +49,12 @@ add() { SUM[$1]=$(awk -v a="${SUM[$1]:-0}" -v b="$2" 'BEGIN {print a + b}'); }
 
 # wrk_round SIDE ARGS...: one wrk run with ztrace as SIDE says; adds its figures.
 run_round() {
-	local side=$1 out=$ZT_TMP/spans.$1 zpid="" wlog=$ZT_TMP/wrk.log
+	local side=$1 out=$ZT_TMP/spans.$1.${SUM[$1.rounds]:-0} zpid="" wlog=$ZT_TMP/wrk.log
 	local req0 req1 s0 s1 c0 c1 t0 t1 spans=0 drops=0 rss=0 ticks=0 rate
 	shift
-	case $side in
-	json) ztrace_bg "$out" --json ;;
-	text) ztrace_bg /dev/null ;;
+	case ${side#fixed_} in
+	json) ztrace_bg "$out" "$out.err" --json ;;
+	text) ztrace_bg /dev/null "$out.err" ;;
 	esac
 	zpid=${ZB_PID:-}
 	req0=$(nginx_log_count "$PONG_LOG")
@@ -92,7 +92,7 @@ run_round() {
 	[ "${SUM[$side.rss]:-0}" -ge "$rss" ] || SUM[$side.rss]=$rss
 	for q in 50 99; do
 		local v
-		v=$(awk -v q="$q.000%" '$1 == q {print $2}' "$wlog")
+		v=$(awk -v q="$q%" '$1 == q {print $2}' "$wlog")
 		[ -z "$v" ] || add "$side.p$q" "$(to_us "$v")"
 	done
 	printf 'bench: %-4s %6d requests, %s req/s, spans %s, drops %s\n' "$side" "$n" "$rate" "$spans" "$drops" >&2
@@ -106,11 +106,11 @@ to_us() {
 	}'
 }
 
-# ztrace_bg OUT ARGS...: ztrace on pong in the background; ZB_PID, ZB_ERR.
+# ztrace_bg OUT ERR ARGS...: ztrace on pong in the background; ZB_PID, ZB_ERR.
 ztrace_bg() {
 	local out=$1
-	shift
-	ZB_ERR=$ZT_TMP/ztrace.err
+	ZB_ERR=$2
+	shift 2
 	"$ZTRACE" --container pong "$@" >"$out" 2>"$ZB_ERR" 9>&- &
 	ZB_PID=$!
 	local deadline=$((SECONDS + 20))
