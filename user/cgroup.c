@@ -697,6 +697,28 @@ static int match_containers(const char *root, const char *arg, bool by_prefix, s
 }
 
 /* Resolves the container docker calls `arg`; 1 if docker knows no such name. */
+static int match_or_fail(const char *root, const char *arg, const char *key, bool prefixes,
+			 struct match *m, char *err, size_t errsz)
+{
+	int ret = match_containers(root, key, prefixes, m);
+
+	if (ret)
+		return fail(err, errsz, ret, "--container %s: cannot walk %s: %s", arg, root,
+			    strerror(-ret));
+	return 0;
+}
+
+/* One exact match is the answer, several an error listing them; none: 1. */
+static int pick_exact(const char *root, const char *arg, const struct match *m,
+		      char *out, size_t outsz, char *err, size_t errsz)
+{
+	if (m->exact.n == 1)
+		return found(root, arg, m->exact.rel[0], out, outsz, err, errsz);
+	if (m->exact.n > 1)
+		return ambiguous(arg, &m->exact, err, errsz);
+	return 1;
+}
+
 static int by_docker_name(const char *root, const char *docker_dir, const char *arg,
 			  char *out, size_t outsz, char *err, size_t errsz)
 {
@@ -706,15 +728,11 @@ static int by_docker_name(const char *root, const char *docker_dir, const char *
 
 	if (!docker_dir || docker_name_to_id(docker_dir, arg, id, sizeof(id)))
 		return 1;
-	ret = match_containers(root, id, false, &m);
+	ret = match_or_fail(root, arg, id, false, &m, err, errsz);
 	if (ret)
-		return fail(err, errsz, ret, "--container %s: cannot walk %s: %s", arg, root,
-			    strerror(-ret));
-	if (m.exact.n == 1)
-		ret = found(root, arg, m.exact.rel[0], out, outsz, err, errsz);
-	else if (m.exact.n > 1)
-		ret = ambiguous(arg, &m.exact, err, errsz);
-	else
+		return ret;
+	ret = pick_exact(root, arg, &m, out, outsz, err, errsz);
+	if (ret == 1)
 		ret = fail(err, errsz, -ENOENT,
 			   "--container %s: docker container %.12s has no cgroup under %s "
 			   "(not running?)", arg, id, root);
@@ -733,17 +751,14 @@ int zt_cgroup_resolve_container_in(const char *root, const char *docker_dir, con
 
 	if (!len)
 		return fail(err, errsz, -EINVAL, "--container: empty name");
-	ret = match_containers(root, arg, hex && len >= ID_PREFIX_MIN, &m);
+	ret = match_or_fail(root, arg, arg, hex && len >= ID_PREFIX_MIN, &m, err, errsz);
 	if (ret)
-		return fail(err, errsz, ret, "--container %s: cannot walk %s: %s", arg, root,
-			    strerror(-ret));
+		return ret;
 
 	/* Exact names first, then docker names, then id prefixes: the order
 	 * docker itself resolves in. */
-	if (m.exact.n == 1)
-		ret = found(root, arg, m.exact.rel[0], out, outsz, err, errsz);
-	else if (m.exact.n > 1)
-		ret = ambiguous(arg, &m.exact, err, errsz);
+	if ((ret = pick_exact(root, arg, &m, out, outsz, err, errsz)) != 1)
+		; /* found, or ambiguous */
 	else if ((ret = by_docker_name(root, docker_dir, arg, out, outsz, err, errsz)) != 1)
 		; /* found by docker name, or an error already explained */
 	else if (hex && len < ID_PREFIX_MIN)

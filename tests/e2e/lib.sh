@@ -516,6 +516,17 @@ zt_pair() {
 	PONG_PID=$NGINX_PID
 }
 
+# zt_trio: zt_pair, and container other (10.231.0.4) with nginx on 8080.
+# Sets OTHER_URL and OTHER_LOG too.
+# shellcheck disable=SC2034 # for the tests
+zt_trio() {
+	zt_pair
+	ct_create other "$ZT_NET4.4"
+	nginx_start other "$ZT_NET4.4" 8080
+	OTHER_URL=http://$ZT_NET4.4:8080
+	OTHER_LOG=$NGINX_LOG
+}
+
 # assert_log_requests FILE FILTER LOG: the spans matching FILTER, ordered by
 # start_ns, are nginx's requests in LOG, in order: same count, methods,
 # targets and statuses.

@@ -9,10 +9,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 test_all() {
-	zt_pair
-	ct_create other "$ZT_NET4.4"
-	nginx_start other "$ZT_NET4.4" 8080
-	local olog=$NGINX_LOG out=$ZT_TMP/spans.json b=$PONG_URL o=http://$ZT_NET4.4:8080
+	zt_trio
+	local olog=$OTHER_LOG out=$ZT_TMP/spans.json b=$PONG_URL o=$OTHER_URL
 	ztrace_start "$out" --all
 	ct_exec ping curl -sS "$b/" "$b/status/404" "$b/big" >/dev/null
 	ct_exec ping curl -sS "$o/" "$o/status/201" >/dev/null

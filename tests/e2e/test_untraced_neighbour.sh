@@ -8,10 +8,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 test_untraced_neighbour() {
-	zt_pair
-	ct_create other "$ZT_NET4.4"
-	nginx_start other "$ZT_NET4.4" 8080
-	local olog=$NGINX_LOG out=$ZT_TMP/spans.json b=$PONG_URL o=http://$ZT_NET4.4:8080
+	zt_trio
+	local olog=$OTHER_LOG out=$ZT_TMP/spans.json b=$PONG_URL o=$OTHER_URL
 	ztrace_start "$out" --container pong
 	ct_exec ping curl -sS "$o/" "$o/status/404" >/dev/null
 	ct_exec ping curl -sS "$b/" "$b/status/503" "$b/big" >/dev/null
