@@ -30,17 +30,37 @@ struct zt_iovec {
 	__u64 len;
 };
 
-/* Where a message's bytes are: one run at base, or an iovec array. */
-struct zt_ubuf {
-	__u64 base;        /* contiguous buffer, when iov == 0 */
-	__u64 iov, iovcnt; /* else the user's iovec array */
-};
-
 /* iovecs read per probe, and how many batches a message's tail is looked
  * for in: nginx writes up to 64 iovecs at a time. Longer vectors get no
  * tail; userspace then learns the end from the peer's next message. */
 #define ZT_IOV_BATCH 8
 #define ZT_IOV_BATCHES 8
+
+/* Where a message's bytes are: one run at base, or an iovec array whose
+ * first batch is read once, for the prefix and (often) the tail alike. */
+struct zt_ubuf {
+	__u64 base;        /* contiguous buffer, when iov == 0 */
+	__u64 iov, iovcnt; /* else the user's iovec array */
+	__u64 nv;          /* iovecs in v: the batch starting at index vat */
+	__u64 vat;
+	struct zt_iovec v[ZT_IOV_BATCH];
+};
+
+/* Reads the batch of iovecs starting at index `at` into u->v. */
+static __always_inline bool zt_iov_batch(struct zt_ubuf *u, __u64 at)
+{
+	__u64 n;
+
+	if (at >= u->iovcnt)
+		return false;
+	n = u->iovcnt - at < ZT_IOV_BATCH ? u->iovcnt - at : ZT_IOV_BATCH;
+	if (bpf_probe_read_user(u->v, n * sizeof(u->v[0]),
+				(void *)(u->iov + at * sizeof(u->v[0]))))
+		return false;
+	u->nv = n;
+	u->vat = at;
+	return true;
+}
 
 /* Finds the current syscall's user buffer; false when there is none. */
 static __always_inline bool zt_user_buf(struct zt_ubuf *u)
@@ -75,7 +95,7 @@ static __always_inline bool zt_user_buf(struct zt_ubuf *u)
 	default:
 		return false;
 	}
-	return u->iov && u->iovcnt;
+	return u->iov && zt_iov_batch(u, 0);
 #else
 	return false;
 #endif
@@ -90,8 +110,7 @@ static __always_inline bool zt_user_buf(struct zt_ubuf *u)
  */
 static __always_inline int zt_user_gather(const struct zt_ubuf *u, __u32 want, __u8 *dst)
 {
-	struct zt_iovec v[ZT_IOV_BATCH];
-	__u32 off = 0, n, k;
+	__u32 off = 0, k;
 
 	want &= ZT_CAPTURE_MAX * 2 - 1;
 	if (!u->iov) {
@@ -99,16 +118,13 @@ static __always_inline int zt_user_gather(const struct zt_ubuf *u, __u32 want, _
 			return -1;
 		return want;
 	}
-	n = u->iovcnt < ZT_IOV_BATCH ? u->iovcnt : ZT_IOV_BATCH;
-	if (bpf_probe_read_user(v, n * sizeof(v[0]), (void *)u->iov))
-		return -1;
 	for (int i = 0; i < ZT_IOV_BATCH; i++) {
-		if (i >= n || off >= want)
+		if (i >= u->nv || off >= want)
 			break;
-		k = v[i].len < want - off ? v[i].len : want - off;
+		k = u->v[i].len < want - off ? u->v[i].len : want - off;
 		k &= ZT_CAPTURE_MAX - 1;
 		off &= ZT_CAPTURE_MAX - 1;
-		if (k && bpf_probe_read_user(dst + off, k, (void *)v[i].base))
+		if (k && bpf_probe_read_user(dst + off, k, (void *)u->v[i].base))
 			return off ? (int)off : -1;
 		off += k;
 	}
@@ -122,34 +138,32 @@ static __always_inline int zt_user_gather(const struct zt_ubuf *u, __u32 want, _
  * that end as an iovec of its own). The iovecs are summed up to `len` (a
  * short write ends before the vector does). Returns the bytes read.
  */
-static __always_inline __u8 zt_user_tail(const struct zt_ubuf *u, __u64 len, __u8 *out)
+static __always_inline __u8 zt_user_tail(struct zt_ubuf *u, __u64 len, __u8 *out)
 {
-	struct zt_iovec v[ZT_IOV_BATCH];
-	__u64 end = 0, cum = 0, sz = ZT_TAIL_LEN, n, at;
+	__u64 end = 0, cum = 0, sz = ZT_TAIL_LEN;
 
 	if (len < ZT_TAIL_LEN)
 		return 0;
 	if (!u->iov)
 		end = u->base + len;
+	/* Batch 0 is in u->v already (zt_user_buf). */
 	for (int b = 0; b < ZT_IOV_BATCHES && !end; b++) {
-		at = b * ZT_IOV_BATCH;
-		if (at >= u->iovcnt)
-			return 0;
-		n = u->iovcnt - at < ZT_IOV_BATCH ? u->iovcnt - at : ZT_IOV_BATCH;
-		if (bpf_probe_read_user(v, n * sizeof(v[0]), (void *)(u->iov + at * sizeof(v[0]))))
+		if (b && !zt_iov_batch(u, b * ZT_IOV_BATCH))
 			return 0;
 		for (int i = 0; i < ZT_IOV_BATCH; i++) {
-			if (i >= n)
+			if (i >= u->nv)
 				break;
-			cum += v[i].len;
+			cum += u->v[i].len;
 			if (cum >= len) {
 				/* The message ends inside this iovec. */
-				end = v[i].base + v[i].len - (cum - len);
-				if (end - v[i].base < sz)
-					sz = end - v[i].base;
+				end = u->v[i].base + u->v[i].len - (cum - len);
+				if (end - u->v[i].base < sz)
+					sz = end - u->v[i].base;
 				break;
 			}
 		}
+		if (!end && u->nv < ZT_IOV_BATCH)
+			return 0; /* the vector ended first (len beyond it: no tail) */
 	}
 	if (!end || !sz || sz > ZT_TAIL_LEN)
 		return 0;

@@ -47,7 +47,7 @@ proc_cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
 add() { SUM[$1]=$(awk -v a="${SUM[$1]:-0}" -v b="$2" 'BEGIN {print a + b}'); }
 
-# wrk_round SIDE ARGS...: one wrk run with ztrace as SIDE says; adds its figures.
+# run_round SIDE WRK-ARGS...: one wrk run with ztrace as SIDE says; adds its figures.
 run_round() {
 	local side=$1 out=$ZT_TMP/spans.$1.${SUM[$1.rounds]:-0} zpid="" wlog=$ZT_TMP/wrk.log
 	local req0 req1 s0 s1 c0 c1 t0 t1 spans=0 drops=0 rss=0 ticks=0 rate

@@ -758,22 +758,6 @@ static void on_request(struct run *r, struct h1_stream *s, struct feed *f, const
 		msg_lose(r, s);
 }
 
-/*
- * A response nothing waits for: could its request be hidden in request bytes
- * we cannot frame? Yes if the request stream is skipping, or is inside a
- * request whose end it cannot see (that request then ends, marked resync).
- */
-static bool request_hidden(struct run *r, struct h1_stream *o)
-{
-	if (o->kind == K_REQ && (o->state == S_LOST || (o->approx && in_body(o)))) {
-		o->flags |= ZT_F_RESYNC;
-		r->st->resyncs++;
-		msg_done(r, o);
-		o->state = S_SKIP;
-	}
-	return o->state == S_SKIP;
-}
-
 static void on_response(struct run *r, struct h1_stream *s, struct feed *f, const struct hdr *h,
 			bool complete)
 {
@@ -791,7 +775,10 @@ static void on_response(struct run *r, struct h1_stream *s, struct feed *f, cons
 		msg_reset(s, S_IDLE);
 		return;
 	}
-	if (!e && c->any_request && request_hidden(r, &c->s[!dir])) {
+	/* A final response: the request before it is over, wherever in the
+	 * bytes we could not frame it ended. */
+	end_unframed(r, &c->s[!dir], K_REQ);
+	if (!e && c->any_request && c->s[!dir].state == S_SKIP) {
 		/* Its request hid in request bytes we could not frame (after a
 		 * body whose end was not captured): the exchange is real, only
 		 * its method and target are unknown. */
@@ -815,7 +802,6 @@ static void on_response(struct run *r, struct h1_stream *s, struct feed *f, cons
 		s->seq = e->seq;
 		head = !strcmp(e->t.method, "HEAD");
 		tunnel = status < 300 && !strcmp(e->t.method, "CONNECT");
-		end_unframed(r, &c->s[!dir], K_REQ);
 	}
 	if (status == 101 || tunnel) {
 		s->flags |= ZT_F_UPGRADE;
