@@ -27,9 +27,9 @@ BPF_HDRS   := $(wildcard bpf/*.h)
 
 # Pure userspace: no libbpf, unit-testable and fuzzable without root.
 LIB_SRCS   := $(filter-out user/main.c user/loader.c user/hooks.c user/drain.c user/tracefs.c,\
-		$(wildcard user/*.c user/proto/*.c user/output/*.c))
-BPF_USER   := user/loader.c user/hooks.c user/drain.c user/tracefs.c
-USER_HDRS  := $(wildcard user/*.h user/proto/*.h user/output/*.h) bpf/ztrace.h
+		$(wildcard user/*.c user/proto/*.c user/output/*.c) user/tls/libs.c)
+BPF_USER   := user/loader.c user/hooks.c user/drain.c user/tracefs.c user/tls/attach.c
+USER_HDRS  := $(wildcard user/*.h user/proto/*.h user/output/*.h user/tls/*.h) bpf/ztrace.h
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/san/%,$(UNIT_SRCS))
@@ -64,11 +64,11 @@ $(OUT)/san/ztrace: $(LIB_SRCS) $(BPF_USER) user/main.c $(USER_HDRS) $(OUT)/ztrac
 	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) $(LIB_SRCS) $(BPF_USER) user/main.c -o $@ $(LIBS)
 
 $(OUT)/san/test_%: tests/unit/test_%.c $(LIB_SRCS) $(USER_HDRS) tests/unit/check.h | $(OUT)/san
-	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -Itests/unit $< $(LIB_SRCS) -o $@
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -Itests/unit $< $(LIB_SRCS) -o $@ -lelf
 
 $(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(USER_HDRS) | $(OUT)/fuzz
 	$(CLANG) $(filter-out -O2,$(CFLAGS_COMMON)) -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all $< $(LIB_SRCS) -o $@
+		-fno-sanitize-recover=all $< $(LIB_SRCS) -o $@ -lelf
 
 # Kernel-side tests: the real programs, loaded, driven from the test process.
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)

@@ -10,25 +10,29 @@
 #include <bpf/bpf_tracing.h>
 #include "filter.bpf.h"
 #include "sock.bpf.h"
-#include "userbuf.bpf.h"
+#include "tls.bpf.h"
 
 #define ZT_MSG_PEEK 2
 
 static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u8 dir)
 {
-	struct zt_data_scratch *s;
 	struct zt_ubuf ub = {};
+	struct zt_tls_op *op;
 	struct zt_sock *st;
-	__u64 cgid, ts, pid_tgid, offset;
-	__u32 zero = 0, cap = 0;
+	__u64 cgid, ts, pid_tgid, offset = 0;
 
-	if (ret <= 0 || (dir == ZT_DIR_IN && (flags & ZT_MSG_PEEK)))
+	if (dir == ZT_DIR_IN && (flags & ZT_MSG_PEEK))
 		return 0;
 	if (!zt_sock_is_tcp(sk) || !zt_current_cgroup_traced(&cgid))
 		return 0;
 
 	pid_tgid = bpf_get_current_pid_tgid();
 	if ((pid_tgid >> 32) == zt_self_tgid)
+		return 0;
+	/* Inside a TLS call even a failed send (EAGAIN) ties the SSL object
+	 * to its socket; otherwise failures carry nothing. */
+	op = bpf_map_lookup_elem(&zt_tls_ops, &pid_tgid);
+	if (ret <= 0 && !op)
 		return 0;
 
 	st = bpf_sk_storage_get(&zt_socks, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
@@ -38,52 +42,32 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 	}
 	ts = bpf_ktime_get_ns();
 	/* The offset advances whether or not the record gets out. */
-	offset = st->bytes[dir & 1];
-	st->bytes[dir & 1] = offset + ret;
+	if (ret > 0) {
+		offset = st->bytes[dir & 1];
+		st->bytes[dir & 1] = offset + ret;
+	}
 	if (!zt_sock_announce(sk, st, ts, cgid, ZT_ORIGIN_FIRST_IO)) {
 		/* Without its connection the record means nothing: the ring is
 		 * full anyway, count it with the data records it would join. */
-		zt_count(ZT_CNT_RB_FULL_DATA);
+		if (ret > 0)
+			zt_count(ZT_CNT_RB_FULL_DATA);
 		return 0;
 	}
-
-	s = bpf_map_lookup_elem(&zt_scratch, &zero);
-	if (!s)
+	if (op && zt_tls_on_io(op, st, dir, ret, cgid, pid_tgid))
 		return 0;
-	s->ev.hdr.type = ZT_EV_DATA;
-	s->ev.hdr.ts_ns = ts;
-	s->ev.hdr.conn_id = st->conn_id;
-	s->ev.cgroup_id = cgid;
-	s->ev.offset = offset;
-	s->ev.pid = pid_tgid >> 32;
-	s->ev.tid = (__u32)pid_tgid;
-	s->ev.len = ret;
-	s->ev.dir = dir;
-	s->ev.flags = 0;
-	s->ev.tail_len = 0;
-	bpf_get_current_comm(s->ev.comm, sizeof(s->ev.comm));
-
-	if (zt_user_buf(&ub)) {
-		int got = zt_user_gather(&ub, ret < zt_capture_bytes ? ret : zt_capture_bytes,
-					 s->payload);
-
-		if (got < 0) {
-			zt_count(ZT_CNT_READ_USER_FAIL);
-			s->ev.flags |= ZT_DF_READ_FAIL;
-		} else {
-			cap = got & (2 * ZT_CAPTURE_MAX - 1);
-			if (cap < ret)
-				s->ev.tail_len = zt_user_tail(&ub, ret, s->ev.tail);
-		}
-	} else {
-		s->ev.flags |= ZT_DF_NO_PAYLOAD;
-	}
-	s->ev.cap = cap;
-	if (bpf_ringbuf_output(&zt_events, s, sizeof(s->ev) + cap, zt_rb_flags())) {
-		zt_count(ZT_CNT_RB_FULL_DATA);
+	if (ret <= 0 || st->tls)
 		return 0;
-	}
-	zt_count(ZT_CNT_EV_DATA);
+
+	struct zt_emit m = {
+		.conn_id = st->conn_id,
+		.cgroup_id = cgid,
+		.offset = offset,
+		.ts = ts,
+		.pid_tgid = pid_tgid,
+		.len = ret,
+		.dir = dir,
+	};
+	zt_emit_data(&m, zt_user_buf(&ub) ? &ub : NULL);
 	return 0;
 }
 

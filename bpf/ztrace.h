@@ -30,6 +30,7 @@ enum zt_event_type {
 	ZT_EV_CONN = 1,  /* a traced socket seen for the first time */
 	ZT_EV_DATA = 2,  /* one send or receive on a traced socket */
 	ZT_EV_CLOSE = 3, /* a traced socket reached TCP_CLOSE */
+	ZT_EV_EXEC = 4,  /* a traced process exec'd: userspace looks for TLS libraries */
 	ZT_EV_TYPES,
 };
 
@@ -52,6 +53,8 @@ enum zt_conn_origin {
 /* zt_data_event.flags */
 #define ZT_DF_NO_PAYLOAD 0x1 /* bytes did not come from a user buffer (sendfile, splice, io_uring) */
 #define ZT_DF_READ_FAIL  0x2 /* the user buffer could not be read */
+#define ZT_DF_TLS        0x4 /* plaintext handed to or by a TLS library; offsets count
+			      * plaintext bytes, not the socket's */
 
 /*
  * Counters, one per-CPU slot each, summed by userspace. Every record the BPF
@@ -66,6 +69,9 @@ enum zt_counter {
 	ZT_CNT_EV_CONN,           /* records written, for ring buffer accounting */
 	ZT_CNT_EV_DATA,
 	ZT_CNT_EV_CLOSE,
+	ZT_CNT_RB_FULL_EXEC,      /* ring buffer full: exec record lost (a late library scan) */
+	ZT_CNT_EV_EXEC,
+	ZT_CNT_TLS_UNBOUND,       /* TLS plaintext whose socket was never seen: dropped */
 	ZT_CNT_MAX,
 };
 
@@ -114,6 +120,13 @@ struct zt_close_event {
 	struct zt_event_hdr hdr;
 };
 
+struct zt_exec_event {
+	struct zt_event_hdr hdr; /* conn_id 0 */
+	__u64 cgroup_id;
+	__u32 pid;               /* tgid that exec'd */
+	__u32 pad;
+};
+
 /* Per-socket state kept by the kernel side (BPF_MAP_TYPE_SK_STORAGE). */
 struct zt_sock {
 	__u64 conn_id;   /* 0 until the conn record went out */
@@ -121,7 +134,9 @@ struct zt_sock {
 	__u64 bytes[2];  /* by enum zt_dir: stream offsets, counted even when a
 			  * record is lost */
 	__u8 role;
-	__u8 pad[7];
+	__u8 tls;        /* a TLS library's plaintext is tied to this socket: its
+			  * own bytes are ciphertext, counted but not sent */
+	__u8 pad[6];
 };
 
 #define ZT_ABI_ASSERT(x) _Static_assert(x, #x)
@@ -129,6 +144,7 @@ ZT_ABI_ASSERT(sizeof(struct zt_event_hdr) == 24);
 ZT_ABI_ASSERT(sizeof(struct zt_conn_event) == 24 + 8 + 32 + 16);
 ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 8 + 16 + 8 + 8 + 16);
 ZT_ABI_ASSERT(sizeof(struct zt_close_event) == 24);
+ZT_ABI_ASSERT(sizeof(struct zt_exec_event) == 40);
 ZT_ABI_ASSERT(sizeof(struct zt_sock) == 40);
 
 #endif

@@ -344,6 +344,35 @@ static int read_cgroup2_line(FILE *f, char *rel, size_t relsz)
 	return ret;
 }
 
+int zt_cgroup_pid_rel(const char *proc, pid_t pid, char *rel, size_t relsz)
+{
+	char path[64];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%d/cgroup", proc, (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	ret = read_cgroup2_line(f, rel, relsz);
+	fclose(f);
+	return ret;
+}
+
+bool zt_cgroup_rel_within(const char *rel, const char *sel)
+{
+	size_t n;
+
+	while (*sel == '/')
+		sel++;
+	while (*rel == '/')
+		rel++;
+	n = strlen(sel);
+	while (n && sel[n - 1] == '/')
+		n--;
+	return !n || (!strncmp(rel, sel, n) && (rel[n] == '\0' || rel[n] == '/'));
+}
+
 int zt_cgroup_resolve_pid(const char *root, const char *proc, pid_t pid,
 			  char *out, size_t outsz, char *err, size_t errsz)
 {

@@ -14,6 +14,7 @@
 #ifndef ZT_CGROUP_H
 #define ZT_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -68,6 +69,16 @@ int zt_cgroup_resolve_container(const char *root, const char *arg,
  */
 int zt_cgroup_resolve_container_in(const char *root, const char *docker_dir, const char *arg,
 				   char *out, size_t outsz, char *err, size_t errsz);
+
+/*
+ * The cgroup2 path of a process relative to the root ("/a/b"), from
+ * `proc`/PID/cgroup. Returns 0 or -errno (-ENODATA: no "0::" line).
+ */
+int zt_cgroup_pid_rel(const char *proc, pid_t pid, char *rel, size_t relsz);
+
+/* Is relative cgroup path `rel` the selection `sel` or below it? Leading
+ * and trailing slashes do not matter; "" and "/" select everything. */
+bool zt_cgroup_rel_within(const char *rel, const char *sel);
 
 /* The cgroup id of a cgroup2 directory (its inode number), or 0 on error. */
 uint64_t zt_cgroup_id(const char *dir);

@@ -20,6 +20,8 @@ struct zt_conn {
 	uint8_t role;       /* enum zt_role */
 	bool known;         /* tuple known (a conn record arrived) */
 	bool ignored;       /* not a protocol we parse: events are dropped here */
+	bool tls;           /* plaintext from a TLS library arrives: socket bytes are ciphertext */
+	bool tls_raw;       /* TLS records on the socket, no plaintext (yet): not parsed */
 	uint64_t next_off[2]; /* by enum zt_dir: where the next record should start */
 	uint8_t off_known;    /* bit per direction: next_off is meaningful */
 	uint32_t pid, tid;  /* of the latest event */

@@ -44,6 +44,7 @@ static int format_drops(const struct drop_counts *d, char *buf, int size, uint64
 		{ "ringbuf_data", d->k[ZT_CNT_RB_FULL_DATA] },
 		{ "ringbuf_close", d->k[ZT_CNT_RB_FULL_CLOSE] },
 		{ "sk_storage", d->k[ZT_CNT_SK_STORAGE_FAIL] },
+		{ "tls_unbound", d->k[ZT_CNT_TLS_UNBOUND] },
 		{ "conn_evicted", d->u->conn_evicted },
 		{ "pipeline_overflow", d->u->http1.pipeline_overflow },
 		{ "header_too_big", d->u->http1.header_too_big },
@@ -90,6 +91,8 @@ int zt_drain_run(struct zt_run *r)
 		}
 		err = 0;
 		zt_outbuf_flush(r->out);
+		if (r->on_poll)
+			r->on_poll(r->poll_ctx);
 		double t = now_s();
 
 		if (r->duration_s > 0 && t - start >= r->duration_s)
@@ -129,11 +132,15 @@ void zt_drain_summary(struct zt_run *r)
 		" orphan_responses=%" PRIu64 " requests_unseen=%" PRIu64 " unanswered=%" PRIu64 " not_http=%" PRIu64
 		" traceparent_bad=%" PRIu64 " conn_untracked=%" PRIu64 " payload_unreadable=%" PRIu64
 		" records: conn=%" PRIu64 " data=%" PRIu64 " close=%" PRIu64
-		" state: conns_open=%u cgroup_names=%u\n",
+		" state: conns_open=%u cgroup_names=%u"
+		" tls: conns=%" PRIu64 " opaque=%" PRIu64 " files=%u scans=%" PRIu64
+		" scans_dropped=%" PRIu64 " exec_lost=%" PRIu64 "\n",
 		d.u->spans, buf, d.u->http1.resyncs, d.u->gaps, d.u->http1.orphan_responses,
 		d.u->http1.requests_unseen,
 		d.u->http1.unanswered, d.u->not_http, d.u->traceparent_bad, d.u->conn_untracked,
 		d.k[ZT_CNT_READ_USER_FAIL], d.u->records[ZT_EV_CONN], d.u->records[ZT_EV_DATA],
 		d.u->records[ZT_EV_CLOSE], zt_tracer_conns(r->tracer),
-		zt_tracer_cgroup_names(r->tracer));
+		zt_tracer_cgroup_names(r->tracer), d.u->tls_conns, d.u->tls_opaque,
+		r->tls ? r->tls->files : 0, r->tls ? r->tls->scans : 0,
+		r->tls ? r->tls->scans_dropped : 0, d.k[ZT_CNT_RB_FULL_EXEC]);
 }

@@ -9,6 +9,7 @@
 #include "loader.h"
 #include "outbuf.h"
 #include "tracer.h"
+#include "tls/attach.h"
 
 struct zt_run {
 	struct zt_bpf *bpf;
@@ -18,6 +19,9 @@ struct zt_run {
 	double duration_s;       /* 0: until signalled */
 	int poll_ms;             /* how long records may wait in the ring */
 	int status_interval_s;   /* drop reports while running, at most this often */
+	void (*on_poll)(void *ctx); /* after every poll, may be NULL */
+	void *poll_ctx;
+	const struct zt_tls_stats *tls; /* NULL when TLS probing is off */
 };
 
 /* Returns 0 on a clean stop, -errno if the ring buffer failed. */

@@ -72,6 +72,11 @@ int zt_bpf_events_fd(const struct zt_bpf *b)
 	return bpf_map__fd(b->skel->maps.zt_events);
 }
 
+struct bpf_object *zt_bpf_object(const struct zt_bpf *b)
+{
+	return b->skel->obj;
+}
+
 int zt_bpf_counters(const struct zt_bpf *b, uint64_t out[ZT_CNT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();

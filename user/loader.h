@@ -10,6 +10,7 @@
 #include "hooks.h"
 #include "ztrace.h"
 
+struct bpf_object;
 struct ztrace_bpf;
 
 struct zt_load_opts {
@@ -30,6 +31,8 @@ struct zt_bpf {
 /* Returns 0, or -errno after printing one line on stderr. */
 int zt_bpf_load(struct zt_bpf *b, const struct zt_load_opts *o);
 int zt_bpf_events_fd(const struct zt_bpf *b);
+/* The loaded object, for programs attached later (the TLS probes). */
+struct bpf_object *zt_bpf_object(const struct zt_bpf *b);
 /* Sums the per-CPU counters into out[ZT_CNT_MAX]. */
 int zt_bpf_counters(const struct zt_bpf *b, uint64_t out[ZT_CNT_MAX]);
 void zt_bpf_destroy(struct zt_bpf *b);

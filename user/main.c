@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* ztrace: every request a container serves or makes, from the kernel. */
 #include <argp.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -18,6 +20,7 @@
 #include "drain.h"
 #include "loader.h"
 #include "output/output.h"
+#include "tls/attach.h"
 #include "tracer.h"
 
 #define MAX_SELECTIONS 64
@@ -28,7 +31,8 @@ enum sel_kind { SEL_CGROUP, SEL_PID, SEL_CONTAINER };
 static struct {
 	struct { enum sel_kind kind; const char *arg; } sel[MAX_SELECTIONS];
 	int nsel;
-	bool all, json, verbose;
+	bool all, json, verbose, no_tls;
+	char *sel_rel[MAX_SELECTIONS]; /* each selection's cgroup, relative to the root */
 	double duration;
 	uint32_t capture_bytes, ringbuf_size, max_conns;
 	enum zt_hook_mode hooks;
@@ -56,6 +60,7 @@ enum {
 	OPT_RINGBUF,
 	OPT_HOOKS,
 	OPT_MAX_CONNS,
+	OPT_NO_TLS,
 };
 
 static const struct argp_option opts[] = {
@@ -69,6 +74,7 @@ static const struct argp_option opts[] = {
 	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0, "Ring buffer size, a power of two (default 8M; K and M suffixes)", 0 },
 	{ "hooks", OPT_HOOKS, "MODE", 0, "auto, fentry, kprobe or tracepoint (default auto)", 0 },
 	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Connections tracked at once (default 65536)", 0 },
+	{ "no-tls", OPT_NO_TLS, NULL, 0, "Do not probe TLS libraries (TLS traffic stays opaque)", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -111,6 +117,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		env.verbose = true;
+		break;
+	case OPT_NO_TLS:
+		env.no_tls = true;
 		break;
 	case 'd': {
 		char *end;
@@ -225,12 +234,65 @@ static int resolve_selections(const char *root, uint64_t *ids, char *desc, size_
 
 		while (*rel == '/')
 			rel++;
+		env.sel_rel[i] = strdup(rel);
+		if (!env.sel_rel[i])
+			return die_usage("out of memory");
 		off += snprintf(desc + off, descsz - off, "%s%s (id %llu)", i ? ", " : "",
 				*rel ? rel : "/", (unsigned long long)ids[i]);
 		if (off >= descsz)
 			off = descsz - 1;
 	}
 	return 0;
+}
+
+/* Is this process in what we trace? */
+static bool pid_selected(pid_t pid)
+{
+	char rel[ZT_CGROUP_PATH_MAX];
+
+	if (env.all)
+		return true;
+	if (zt_cgroup_pid_rel("/proc", pid, rel, sizeof(rel)))
+		return false;
+	for (int i = 0; i < env.nsel; i++)
+		if (env.sel_rel[i] && zt_cgroup_rel_within(rel, env.sel_rel[i]))
+			return true;
+	return false;
+}
+
+/* The TLS libraries of the processes running now; later ones come by exec. */
+static void tls_scan_running(struct zt_tls *tls)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d) {
+		fprintf(stderr, "ztrace: tls: cannot list /proc: %s\n", strerror(errno));
+		return;
+	}
+	while ((de = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == getpid() || !pid_selected((pid_t)pid))
+			continue;
+		zt_tls_scan_pid(tls, (pid_t)pid);
+	}
+	closedir(d);
+}
+
+static void tls_on_exec(void *ctx, uint32_t pid, uint64_t ts_ns)
+{
+	(void)ts_ns;
+	zt_tls_exec(ctx, (pid_t)pid);
+}
+
+static void tls_on_poll(void *ctx)
+{
+	zt_tls_tick(ctx);
 }
 
 static void print_span(void *ctx, struct zt_span *s)
@@ -251,6 +313,7 @@ int main(int argc, char **argv)
 	struct zt_bpf bpf = {};
 	struct zt_outbuf out;
 	struct zt_tracer *tracer = NULL;
+	struct zt_tls *tls = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t seed;
 	int ret;
@@ -301,8 +364,18 @@ int main(int argc, char **argv)
 		.on_span = print_span,
 		.ctx = &out,
 	};
+	if (!env.no_tls && !(tls = zt_tls_new(zt_bpf_object(&bpf), "/proc"))) {
+		zt_bpf_destroy(&bpf);
+		zt_outbuf_free(&out);
+		return die_usage("out of memory");
+	}
+	if (tls) {
+		to.on_exec = tls_on_exec;
+		to.exec_ctx = tls;
+	}
 	tracer = zt_tracer_new(&to);
 	if (!tracer) {
+		zt_tls_free(tls);
 		zt_bpf_destroy(&bpf);
 		zt_outbuf_free(&out);
 		return die_usage("out of memory");
@@ -319,6 +392,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "ztrace: tracing %s%s; hooks: %s; capture %u bytes, ring buffer %u KiB\n",
 		desc, env.all ? "" : " and below", bpf.hooks_desc, env.capture_bytes,
 		env.ringbuf_size >> 10);
+	if (tls)
+		tls_scan_running(tls);
 
 	struct zt_run run = {
 		.bpf = &bpf,
@@ -328,12 +403,18 @@ int main(int argc, char **argv)
 		.duration_s = env.duration,
 		.poll_ms = 10,
 		.status_interval_s = 5,
+		.on_poll = tls ? tls_on_poll : NULL,
+		.poll_ctx = tls,
+		.tls = tls ? zt_tls_stats(tls) : NULL,
 	};
 	ret = zt_drain_run(&run);
 	zt_drain_summary(&run);
+	zt_tls_free(tls);
 	zt_bpf_destroy(&bpf);
 	zt_tracer_free(tracer);
 	zt_outbuf_flush(&out);
 	zt_outbuf_free(&out);
+	for (int i = 0; i < env.nsel; i++)
+		free(env.sel_rel[i]);
 	return ret ? 1 : 0;
 }

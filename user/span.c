@@ -163,6 +163,7 @@ bool zt_span_from_http1(struct zt_span *s, const struct zt_conn *c, const struct
 	s->bytes_in = t->server ? t->req_bytes : t->resp_bytes;
 	s->bytes_out = t->server ? t->resp_bytes : t->req_bytes;
 	s->flags = t->flags;
+	s->tls = c->tls;
 	zt_ids_fill(s->span_id, sizeof(s->span_id));
 	/* A server span continues the caller's trace when it says which. */
 	if (t->server && t->traceparent[0]) {

@@ -32,6 +32,7 @@ struct zt_span {
 	uint8_t span_id[8];
 	uint8_t parent_span_id[8];
 	bool has_parent;
+	bool tls;              /* the plaintext came from a TLS library */
 	uint32_t flags;        /* ZT_F_* */
 };
 

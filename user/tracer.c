@@ -44,6 +44,10 @@ static void conn_release(void *ctx, struct zt_conn *c, uint64_t ts, bool closed)
 	struct zt_tracer *tr = ctx;
 	struct emit_ctx e = { tr, c };
 
+	if (closed && c->tls_raw && !c->tls) {
+		tr->st.tls_opaque++;
+		c->tls_raw = false;
+	}
 	if (!c->proto)
 		return;
 	if (closed)
@@ -124,6 +128,44 @@ static void on_conn(struct zt_tracer *tr, const struct zt_conn_event *e)
 	c->known = true;
 }
 
+/* A TLS record header: content type 20-23, version 3.x. No HTTP/1 message
+ * starts with these bytes. */
+static bool looks_like_tls(const struct zt_data_event *e)
+{
+	const uint8_t *p = (const uint8_t *)(e + 1);
+
+	return e->cap >= 3 && p[0] >= 0x14 && p[0] <= 0x17 && p[1] == 3 && p[2] <= 4;
+}
+
+/*
+ * Which bytes of a connection the parser gets: on a TLS connection, the
+ * library's plaintext only. The socket's own bytes (the handshake, before
+ * the first library call ties the socket to its SSL object) are ciphertext.
+ * Returns false for a record to skip.
+ */
+static bool tls_route(struct zt_tracer *tr, struct zt_conn *c, const struct zt_data_event *e)
+{
+	if (e->flags & ZT_DF_TLS) {
+		if (!c->tls) {
+			/* Plaintext offsets start afresh; whatever the
+			 * parser saw of the socket was not plaintext. */
+			c->tls = true;
+			c->tls_raw = false;
+			c->off_known = 0;
+			tr->st.tls_conns++;
+			conn_release(tr, c, 0, false);
+		}
+		return true;
+	}
+	if (c->tls || c->tls_raw)
+		return false;
+	if (!c->proto && looks_like_tls(e)) {
+		c->tls_raw = true;
+		return false;
+	}
+	return true;
+}
+
 static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t size)
 {
 	struct zt_conn *c;
@@ -145,7 +187,7 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 		if (!c)
 			return;
 	}
-	if (c->ignored)
+	if (c->ignored || !tls_route(tr, c, e))
 		return;
 	c->pid = e->pid;
 	c->tid = e->tid;
@@ -222,6 +264,13 @@ int zt_tracer_on_record(struct zt_tracer *tr, const void *data, size_t size)
 		return 0;
 	case ZT_EV_CLOSE:
 		on_close(tr, data);
+		return 0;
+	case ZT_EV_EXEC:
+		if (size < sizeof(struct zt_exec_event))
+			break;
+		if (tr->opts.on_exec)
+			tr->opts.on_exec(tr->opts.exec_ctx, ((const struct zt_exec_event *)data)->pid,
+					 h->ts_ns);
 		return 0;
 	}
 	tr->st.bad_records++;

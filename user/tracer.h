@@ -26,6 +26,9 @@ struct zt_tracer_stats {
 	uint64_t traceparent_bad;  /* malformed traceparent headers ignored */
 	uint64_t alloc_fail;       /* out of memory: the record was dropped */
 	uint64_t open_at_exit;     /* connections still open when ztrace stopped */
+	uint64_t tls_conns;        /* connections whose plaintext came from a TLS library */
+	uint64_t tls_opaque;       /* TLS connections closed with no plaintext seen (a TLS
+				    * stack ztrace does not probe): counted, not parsed */
 	struct http1_stats http1;
 };
 
@@ -34,7 +37,10 @@ struct zt_tracer_opts {
 	int64_t mono_to_unix;     /* add to kernel timestamps for unix ns */
 	const char *cgroup_root;  /* cgroup2 mount, for names; NULL: no names */
 	void (*on_span)(void *ctx, struct zt_span *s);
+	/* A traced process exec'd (may be NULL): a chance to find its TLS library. */
+	void (*on_exec)(void *exec_ctx, uint32_t pid, uint64_t ts_ns);
 	void *ctx;
+	void *exec_ctx;
 };
 
 struct zt_tracer;

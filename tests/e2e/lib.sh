@@ -417,8 +417,20 @@ ZT_STATUSES="200 201 202 204 301 302 304 400 401 403 404 405 409 410 418 429 500
 # Locations: / (index.html, small), /big (200 KB), /upload (POST, body read
 # and discarded, 200), /chunked (a chunked response), /status/N for N in
 # $ZT_STATUSES, and any other file in $NGINX_DIR/www.
+# A self-signed certificate for TLS servers in the tests: $ZT_TMP/tls/{cert,key}.pem.
+zt_tls_cert() {
+	local d=$ZT_TMP/tls
+	[ -s "$d/cert.pem" ] && return 0
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=ztrace-test -keyout "$d/key.pem" -out "$d/cert.pem" 2>"$d/openssl.log" ||
+		fail "openssl could not make a certificate: $(cat "$d/openssl.log")"
+}
+
+# nginx_start NAME IP PORT [EXTRA]: nginx in container NAME. NGINX_TLS=1 serves
+# HTTPS (a self-signed certificate, zt_tls_cert).
 nginx_start() {
-	local name=$1 ip=$2 port=$3 extra=${4:-} listen code line
+	local name=$1 ip=$2 port=$3 extra=${4:-} listen code line tls=
 	local d=$ZT_TMP/nginx-${name//\//-}-$port
 	mkdir -p "$d/www" "$d/tmp"
 	case $ip in
@@ -426,6 +438,11 @@ nginx_start() {
 	*:*) listen="[$ip]:$port" ;;
 	*) listen="$ip:$port" ;;
 	esac
+	if [ "${NGINX_TLS:-0}" = 1 ]; then
+		zt_tls_cert
+		listen="$listen ssl"
+		tls="ssl_certificate $ZT_TMP/tls/cert.pem; ssl_certificate_key $ZT_TMP/tls/key.pem;"
+	fi
 	printf 'hello from %s\n' "$name" >"$d/www/index.html"
 	head -c 204800 /dev/zero | tr '\0' 'z' >"$d/www/big"
 	for line in $(seq 1 200); do printf 'line %d of a response sent chunked\n' "$line"; done >"$d/www/chunked.txt"
@@ -453,6 +470,7 @@ http {
 	keepalive_timeout 65s;
 	server {
 		listen $listen;
+		$tls
 		root $d/www;
 		location / { }
 		location = /big { default_type application/octet-stream; }

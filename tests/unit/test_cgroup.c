@@ -518,9 +518,21 @@ static void test_names_live(void)
 	zt_cgroup_names_free(n);
 }
 
+/* Which processes the TLS library scan looks at. */
+static void test_rel_within(void)
+{
+	CHECK(zt_cgroup_rel_within("/ztrace-test/pong", "ztrace-test/pong"));
+	CHECK(zt_cgroup_rel_within("/ztrace-test/pong/sub", "/ztrace-test/pong/"));
+	CHECK(!zt_cgroup_rel_within("/ztrace-test/pong2", "ztrace-test/pong"));
+	CHECK(!zt_cgroup_rel_within("/ztrace-test", "ztrace-test/pong"));
+	CHECK(zt_cgroup_rel_within("/anything", ""));
+	CHECK(zt_cgroup_rel_within("/", "/"));
+}
+
 int main(void)
 {
 	build_fixture();
+	test_rel_within();
 	test_find_root();
 	test_resolve_path();
 	test_resolve_pid();

@@ -50,6 +50,7 @@ static void conn_rec(struct zt_tracer *tr, uint64_t id, int family, const char *
 }
 
 static uint64_t offsets[2];
+static uint8_t rec_flags; /* ZT_DF_* of the data records made next */
 
 static void data_rec_at(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t dir,
 			const char *bytes, uint32_t len, uint64_t offset);
@@ -80,6 +81,7 @@ static void data_rec_at(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t 
 	e->len = len ? len : cap;
 	e->cap = cap;
 	e->dir = dir;
+	e->flags = rec_flags;
 	strcpy(e->comm, "nginx");
 	memcpy(e + 1, bytes, cap);
 	zt_tracer_on_record(tr, e, size);
@@ -291,6 +293,92 @@ static void test_json_escaping(void)
 	close(pipefd[1]);
 }
 
+/*
+ * A TLS connection: the handshake's ciphertext comes first from the socket,
+ * then plaintext from the library (flagged, with offsets of its own), and
+ * ciphertext that slipped through is never parsed.
+ */
+static void test_tls_plaintext(void)
+{
+	struct zt_tracer *tr = new_tracer(16);
+	const struct zt_tracer_stats *st = zt_tracer_stats(tr);
+
+	conn_rec(tr, 9, AF_INET, "10.0.0.2", 443, "10.0.0.3", 40000, ZT_ROLE_SERVER);
+	rec_flags = 0;
+	offsets[0] = offsets[1] = 0;
+	data_rec(tr, 9, 100, ZT_DIR_IN, "\x16\x03\x01\x02\x05\x01\x02GET / HTTP/1.1\r\n\r\n", 0);
+	data_rec(tr, 9, 200, ZT_DIR_OUT, "\x16\x03\x03\x01\x7a\x02", 0);
+	CHECK_EQ_INT(nspans, 0);
+	rec_flags = ZT_DF_TLS;
+	offsets[0] = offsets[1] = 0;
+	data_rec(tr, 9, 1000, ZT_DIR_IN, "GET /s HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+	rec_flags = 0;
+	data_rec_at(tr, 9, 1500, ZT_DIR_IN, "\x17\x03\x03\x00\x30HTTP/1.1 200 OK\r\n\r\n", 0, 900);
+	rec_flags = ZT_DF_TLS;
+	data_rec(tr, 9, 3000, ZT_DIR_OUT, "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok", 0);
+	CHECK_EQ_INT(nspans, 1);
+	CHECK(spans[0].tls);
+	CHECK_EQ_STR(spans[0].target, "/s");
+	CHECK_EQ_INT(spans[0].status, 201);
+	CHECK_EQ_INT(spans[0].duration_ns, 2000);
+	CHECK_EQ_STR(spans[0].local, "10.0.0.2:443");
+	CHECK_EQ_INT(st->gaps, 0);
+	CHECK_EQ_INT(st->tls_conns, 1);
+	close_rec(tr, 9, 4000);
+	CHECK_EQ_INT(st->tls_opaque, 0);
+	CHECK_EQ_INT(st->not_http, 0);
+	rec_flags = 0;
+	zt_tracer_free(tr);
+}
+
+/* TLS that no probe decrypts: counted as opaque at close, no span, not
+ * mistaken for a protocol error. */
+static void test_tls_opaque(void)
+{
+	struct zt_tracer *tr = new_tracer(16);
+	const struct zt_tracer_stats *st = zt_tracer_stats(tr);
+
+	conn_rec(tr, 3, AF_INET, "10.0.0.2", 443, "10.0.0.3", 40001, ZT_ROLE_SERVER);
+	offsets[0] = offsets[1] = 0;
+	data_rec(tr, 3, 100, ZT_DIR_IN, "\x16\x03\x01\x02\x05", 0);
+	data_rec(tr, 3, 200, ZT_DIR_OUT, "\x16\x03\x03\x01\x7a", 0);
+	data_rec(tr, 3, 300, ZT_DIR_IN, "GET / HTTP/1.1\r\n\r\n", 0);
+	data_rec(tr, 3, 400, ZT_DIR_OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0);
+	close_rec(tr, 3, 500);
+	CHECK_EQ_INT(nspans, 0);
+	CHECK_EQ_INT(st->tls_opaque, 1);
+	CHECK_EQ_INT(st->tls_conns, 0);
+	CHECK_EQ_INT(st->not_http, 0);
+	zt_tracer_free(tr);
+}
+
+/* Exec records reach the callback that looks for TLS libraries. */
+static uint32_t exec_pid;
+
+static void on_exec(void *ctx, uint32_t pid, uint64_t ts)
+{
+	CHECK(ctx == &exec_pid);
+	CHECK_EQ_INT(ts, 77);
+	exec_pid = pid;
+}
+
+static void test_exec_record(void)
+{
+	struct zt_tracer_opts o = { .max_conns = 16, .on_span = on_span, .on_exec = on_exec,
+				    .exec_ctx = &exec_pid };
+	struct zt_tracer *tr = zt_tracer_new(&o);
+	struct zt_exec_event e = { .hdr = { .ts_ns = 77, .type = ZT_EV_EXEC }, .pid = 4242 };
+
+	zt_tracer_on_record(tr, &e, sizeof(e));
+	CHECK_EQ_INT(exec_pid, 4242);
+	/* Short: counted as bad, no callback. */
+	exec_pid = 0;
+	zt_tracer_on_record(tr, &e, sizeof(e) - 8);
+	CHECK_EQ_INT(exec_pid, 0);
+	CHECK_EQ_INT(zt_tracer_stats(tr)->bad_records, 1);
+	zt_tracer_free(tr);
+}
+
 int main(void)
 {
 	test_server_span();
@@ -301,5 +389,8 @@ int main(void)
 	test_bad_records();
 	test_ids_and_traceparent();
 	test_json_escaping();
+	test_tls_plaintext();
+	test_tls_opaque();
+	test_exec_record();
 	return TEST_SUMMARY("test_tracer");
 }

@@ -38,7 +38,16 @@ void zt_text_span(struct zt_outbuf *o, const struct zt_span *s)
 		memmove(target + 1, target + tl - 23, 24);
 		target[0] = '~';
 	}
-	zt_flags_format(s->flags, flags, sizeof(flags));
+	/* TLS is not a data-quality mark, but where a reader looks for marks. */
+	if (s->tls) {
+		strcpy(flags, "tls");
+		if (s->flags) {
+			flags[3] = ',';
+			zt_flags_format(s->flags, flags + 4, sizeof(flags) - 4);
+		}
+	} else {
+		zt_flags_format(s->flags, flags, sizeof(flags));
+	}
 	zt_outbuf_printf(o, "%-12.12s %-14.14s %-6s %9.3f %3d %-7.7s %-24s %-21s %s\n",
 			 ts + 11, s->container ? s->container : "?",
 			 s->kind == ZT_SPAN_SERVER ? "server" : "client",

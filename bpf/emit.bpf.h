@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * One data record out: header, a bounded prefix of the user's bytes and the
+ * last few bytes of a message too long to capture whole. Shared by the
+ * socket hooks (the bytes are the syscall's) and the TLS probes (the bytes
+ * are the plaintext the application handed to its TLS library).
+ */
+#ifndef ZT_EMIT_BPF_H
+#define ZT_EMIT_BPF_H
+
+#include "maps.bpf.h"
+#include "userbuf.bpf.h"
+
+struct zt_emit {
+	__u64 conn_id;
+	__u64 cgroup_id;
+	__u64 offset;   /* stream offset of the message's first byte */
+	__u64 ts;
+	__u64 pid_tgid;
+	__u32 len;      /* bytes in the message */
+	__u8 dir;       /* enum zt_dir */
+	__u8 flags;     /* ZT_DF_* known before capture */
+};
+
+/* `ub`: where the bytes are, or NULL when they are not in user memory. */
+static __always_inline void zt_emit_data(const struct zt_emit *m, struct zt_ubuf *ub)
+{
+	struct zt_data_scratch *s;
+	__u32 zero = 0, cap = 0;
+
+	s = bpf_map_lookup_elem(&zt_scratch, &zero);
+	if (!s)
+		return;
+	s->ev.hdr.type = ZT_EV_DATA;
+	s->ev.hdr.ts_ns = m->ts;
+	s->ev.hdr.conn_id = m->conn_id;
+	s->ev.cgroup_id = m->cgroup_id;
+	s->ev.offset = m->offset;
+	s->ev.pid = m->pid_tgid >> 32;
+	s->ev.tid = (__u32)m->pid_tgid;
+	s->ev.len = m->len;
+	s->ev.dir = m->dir;
+	s->ev.flags = m->flags;
+	s->ev.tail_len = 0;
+	bpf_get_current_comm(s->ev.comm, sizeof(s->ev.comm));
+
+	if (ub) {
+		int got = zt_user_gather(ub, m->len < zt_capture_bytes ? m->len : zt_capture_bytes,
+					 s->payload);
+
+		if (got < 0) {
+			zt_count(ZT_CNT_READ_USER_FAIL);
+			s->ev.flags |= ZT_DF_READ_FAIL;
+		} else {
+			cap = got & (2 * ZT_CAPTURE_MAX - 1);
+			if (cap < m->len)
+				s->ev.tail_len = zt_user_tail(ub, m->len, s->ev.tail);
+		}
+	} else {
+		s->ev.flags |= ZT_DF_NO_PAYLOAD;
+	}
+	s->ev.cap = cap;
+	if (bpf_ringbuf_output(&zt_events, s, sizeof(s->ev) + cap, zt_rb_flags())) {
+		zt_count(ZT_CNT_RB_FULL_DATA);
+		return;
+	}
+	zt_count(ZT_CNT_EV_DATA);
+}
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Attaching the OpenSSL probes (bpf/tls.bpf.c) to the library files the
+ * traced processes run. A uprobe belongs to a file, not a process: each
+ * file (device + inode) is attached once, for every process that maps it,
+ * and the BPF side filters by cgroup. Processes in other mount namespaces
+ * are reached through /proc/PID/root.
+ */
+#ifndef ZT_TLS_ATTACH_H
+#define ZT_TLS_ATTACH_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct bpf_object;
+struct zt_tls;
+
+struct zt_tls_stats {
+	uint32_t files;          /* library files probed */
+	uint32_t failed;         /* files whose probes could not be attached */
+	uint64_t scans;          /* processes looked at */
+	uint64_t scans_dropped;  /* exec'd processes never looked at: queue full */
+};
+
+/* Returns NULL (and says why on stderr) when out of memory. `proc` is
+ * normally "/proc". */
+struct zt_tls *zt_tls_new(struct bpf_object *obj, const char *proc);
+/* Detaches everything. */
+void zt_tls_free(struct zt_tls *t);
+/* Looks at what `pid` maps now; probes files not seen before. */
+void zt_tls_scan_pid(struct zt_tls *t, pid_t pid);
+/*
+ * `pid` exec'd. Its libraries are mapped after exec returns (some by
+ * dlopen, long after): it is looked at a few times over the next seconds,
+ * by zt_tls_tick.
+ */
+void zt_tls_exec(struct zt_tls *t, pid_t pid);
+/* Runs the looks that are due; call often (every poll of the main loop). */
+void zt_tls_tick(struct zt_tls *t);
+const struct zt_tls_stats *zt_tls_stats(const struct zt_tls *t);
+
+#endif

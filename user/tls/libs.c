@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libs.h"
+
+#define MAX_SEEN 16 /* distinct libssl files in one process: more is absurd */
+
+static bool is_libssl(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libssl.so", 9);
+}
+
+int zt_maps_for_each_libssl(FILE *maps, void (*cb)(void *ctx, const char *path), void *ctx)
+{
+	char line[4096 + 128], seen[MAX_SEEN][256];
+	int nseen = 0, calls = 0;
+
+	while (fgets(line, sizeof(line), maps)) {
+		char perms[8], *path;
+		size_t len = strlen(line);
+		int off = 0;
+
+		if (len && line[len - 1] == '\n')
+			line[--len] = '\0';
+		/* addr perms offset dev inode path */
+		if (sscanf(line, "%*s %7s %*s %*s %*s %n", perms, &off) != 1 || !off)
+			continue;
+		path = line + off;
+		if (perms[2] != 'x' || path[0] != '/' || !is_libssl(path))
+			continue;
+		if (len > 10 && !strcmp(line + len - 10, " (deleted)"))
+			continue;
+		bool dup = false;
+
+		for (int i = 0; i < nseen && !dup; i++)
+			dup = !strcmp(seen[i], path);
+		if (dup)
+			continue;
+		/* A path too long to remember, or one past the bound, is not
+		 * a libssl anyone loads: skipped rather than reported twice. */
+		if (nseen == MAX_SEEN || strlen(path) >= sizeof(seen[0]))
+			continue;
+		strcpy(seen[nseen++], path);
+		cb(ctx, path);
+		calls++;
+	}
+	return calls;
+}
+
+static int scn_defines(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, const char *name)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t n;
+
+	if (!data || !sh->sh_entsize)
+		return 0;
+	n = sh->sh_size / sh->sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Sym sym;
+		const char *s;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF ||
+		    !sym.st_value)
+			continue;
+		s = elf_strptr(elf, sh->sh_link, sym.st_name);
+		if (s && !strcmp(s, name))
+			return 1;
+	}
+	return 0;
+}
+
+int zt_elf_defines(const char *path, const char *name)
+{
+	int fd, found = 0;
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		if (elf)
+			elf_end(elf);
+		close(fd);
+		return -ENOEXEC;
+	}
+	while (!found && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM)
+			found = scn_defines(elf, scn, &sh, name);
+	}
+	elf_end(elf);
+	close(fd);
+	return found;
+}

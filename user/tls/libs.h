@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Finding the TLS library code a process runs: the libssl files it maps,
+ * or its own executable when OpenSSL is linked in statically. Pure file
+ * parsing, testable without root or BPF.
+ */
+#ifndef ZT_TLS_LIBS_H
+#define ZT_TLS_LIBS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/*
+ * Calls `cb` once per distinct OpenSSL libssl file (basename "libssl.so*":
+ * NSS's libssl3.so is another API) mapped executable in a /proc/PID/maps
+ * stream. Paths are as the process sees them (its mount namespace); mapped
+ * files since deleted are skipped, and so are paths of 256 bytes or more
+ * and files past the 16th. Returns the number of calls.
+ */
+int zt_maps_for_each_libssl(FILE *maps, void (*cb)(void *ctx, const char *path), void *ctx);
+
+/*
+ * Does the ELF file at `path` define the function `name` (in .symtab or
+ * .dynsym; an undefined reference to a shared library's does not count)?
+ * Returns 1, 0, or -errno when the file cannot be read as ELF.
+ */
+int zt_elf_defines(const char *path, const char *name);
+
+#endif
