@@ -8,6 +8,7 @@
 #   build:  clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc
 #           pkg-config libclang-rt-14-dev (libFuzzer and sanitizer runtimes)
 #   tests:  nginx-light wrk curl iproute2 jq python3 procps psmisc kmod
+#           openssl libssl-dev (certificates; a client with OpenSSL linked in)
 #           util-linux
 set -euo pipefail
 
@@ -15,6 +16,7 @@ PKGS=(
 	clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config
 	libclang-rt-14-dev
 	nginx-light wrk curl iproute2 jq python3 procps psmisc kmod util-linux
+	openssl libssl-dev
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

@@ -111,6 +111,33 @@ test_tls_python_started_later() {
 	assert_eq "drops" 0 "$(zt_summary_drops)"
 }
 
+# OpenSSL linked statically into the client: no libssl.so in its maps, the
+# probes go on the executable itself.
+test_tls_static_client() {
+	tls_trio
+	local out=$ZT_TMP/spans.json bin=$ZT_TMP/tls_static_client got
+	cc -O1 -o "$bin" "$ZT_E2E_DIR/tls_static_client.c" /usr/lib/x86_64-linux-gnu/libssl.a \
+		/usr/lib/x86_64-linux-gnu/libcrypto.a -lpthread -ldl 2>"$ZT_TMP/cc.log" ||
+		fail "cannot build the static client: $(cat "$ZT_TMP/cc.log")"
+	assert_eq "libssl.so in the client's libraries" 0 "$(ldd "$bin" | grep -c libssl || true)"
+	ztrace_start "$out" --container ping
+	# Held until ztrace has looked at it: found at its exec, not at start.
+	ct_bg ping env ZT_GO_FILE="$ZT_TMP/go" sh -c "exec $bin $ZT_NET4.2 8443 / /status/404 /big >$ZT_TMP/got"
+	zt_wait_for 6 "the static client probed" grep -q "ztrace: tls: probing $bin " "$out.err"
+	touch "$ZT_TMP/go"
+	zt_wait_for 10 "the static client done" eval '! kill -0 $BG_PID 2>/dev/null'
+	got=$(paste -sd' ' "$ZT_TMP/got")
+	ztrace_stop
+	assert_eq "what the client got" "200 16 404 153 200 204800" "$got"
+	assert_match "the executable probed" "ztrace: tls: probing $bin " "$(cat "$out.err")"
+	assert_eq "client spans" "/ /status/404 /big" "$(jvals "$out" '.kind == "client"' .target)"
+	assert_eq "client statuses" "200 404 200" "$(jvals "$out" '.kind == "client"' .status)"
+	assert_eq "server spans (pong is not traced)" 0 "$(jcount "$out" '.kind == "server"')"
+	assert_log_bytes "$out" '.kind == "client"' "$PONG_LOG" client
+	assert_spans "$out" true '.tls == true and .flags == [] and .comm == "tls_static_clie"' "tls spans of the static client"
+	assert_eq "drops" 0 "$(zt_summary_drops)"
+}
+
 # Without the probes, the ciphertext is counted as opaque TLS, never parsed
 # into garbage spans.
 test_tls_opaque_without_probes() {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
@@ -38,7 +39,7 @@ static const struct probe probes[] = {
 #define ZT_TLS_NPROBES (sizeof(probes) / sizeof(probes[0]))
 
 /* After an exec, look this long later (ms), each in turn. */
-static const int look_after_ms[] = { 10, 50, 200, 1000, 4000 };
+static const int look_after_ms[] = { 0, 20, 100, 500, 2000, 5000 };
 
 struct file_key {
 	dev_t dev;
@@ -186,8 +187,13 @@ void zt_tls_scan_pid(struct zt_tls *t, pid_t pid)
 	fclose(f);
 	/* OpenSSL linked in statically: the executable itself. */
 	snprintf(path, sizeof(path), "%s/%d/exe", t->proc, (int)pid);
-	if (first_sight(t, path) && zt_elf_defines(path, "SSL_write") == 1)
-		probe_file(t, path, path, pid);
+	if (first_sight(t, path) && zt_elf_defines(path, "SSL_write") == 1) {
+		char shown[512];
+		ssize_t n = readlink(path, shown, sizeof(shown) - 1);
+
+		shown[n > 0 ? n : 0] = '\0';
+		probe_file(t, path, n > 0 ? shown : path, pid);
+	}
 }
 
 static void enqueue(struct zt_tls *t, pid_t pid, int step, uint64_t now)
