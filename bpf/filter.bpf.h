@@ -19,13 +19,20 @@ static __always_inline bool zt_current_cgroup_traced(__u64 *cgid)
 {
 	__u64 id = bpf_get_current_cgroup_id();
 	__u8 verdict = ZT_VERDICT_SKIP, *cached;
+	struct zt_verdict_last *last;
+	__u32 zero = 0;
 
 	*cgid = id;
 	if (zt_trace_all)
 		return true;
+	last = bpf_map_lookup_elem(&zt_verdict_last, &zero);
+	if (last && last->verdict && last->id == id)
+		return last->verdict == ZT_VERDICT_TRACED;
 	cached = bpf_map_lookup_elem(&zt_cgroup_verdict, &id);
-	if (cached)
-		return *cached == ZT_VERDICT_TRACED;
+	if (cached) {
+		verdict = *cached;
+		goto out;
+	}
 
 	for (int lvl = 0; lvl < ZT_CGROUP_MAX_DEPTH; lvl++) {
 		__u64 anc = bpf_get_current_ancestor_cgroup_id(lvl);
@@ -40,6 +47,11 @@ static __always_inline bool zt_current_cgroup_traced(__u64 *cgid)
 			break;
 	}
 	bpf_map_update_elem(&zt_cgroup_verdict, &id, &verdict, BPF_ANY);
+out:
+	if (last) {
+		last->id = id;
+		last->verdict = verdict;
+	}
 	return verdict == ZT_VERDICT_TRACED;
 }
 

@@ -31,7 +31,7 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 		return 0;
 	/* Inside a TLS call even a failed send (EAGAIN) ties the SSL object
 	 * to its socket; otherwise failures carry nothing. */
-	op = bpf_map_lookup_elem(&zt_tls_ops, &pid_tgid);
+	op = zt_tls_op_current();
 	if (ret <= 0 && !op)
 		return 0;
 
@@ -40,6 +40,9 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 		zt_count(ZT_CNT_SK_STORAGE_FAIL);
 		return 0;
 	}
+	/* A failure on a socket already tied to its SSL object says nothing. */
+	if (ret <= 0 && st->tls)
+		return 0;
 	ts = bpf_ktime_get_ns();
 	/* The offset advances whether or not the record gets out. */
 	if (ret > 0) {

@@ -55,6 +55,24 @@ struct {
 } zt_cgroup_verdict SEC(".maps") __weak;
 
 /*
+ * The last verdict on each CPU: the same cgroup's threads tend to run
+ * back to back on a CPU, and an array slot is cheaper than the LRU hash.
+ * key: 0; value: struct zt_verdict_last per CPU. Bound: 1 per CPU.
+ */
+struct zt_verdict_last {
+	__u64 id;
+	__u8 verdict; /* 0: slot empty */
+	__u8 pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct zt_verdict_last);
+} zt_verdict_last SEC(".maps") __weak;
+
+/*
  * Per-socket state. key: the socket; value: struct zt_sock. Bound: freed by
  * the kernel with the socket, so it cannot outlive the connection.
  */

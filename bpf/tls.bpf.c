@@ -26,6 +26,15 @@ static __always_inline bool zt_tls_traced(__u64 *cgid, __u64 *pid_tgid)
 	return (*pid_tgid >> 32) != zt_self_tgid;
 }
 
+static __always_inline void zt_tls_op_set(const struct zt_tls_op *op)
+{
+	struct zt_tls_op *cur = bpf_task_storage_get(&zt_tls_ops, bpf_get_current_task_btf(), NULL,
+						     BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (cur)
+		*cur = *op;
+}
+
 static __always_inline int zt_tls_write_entry(void *ssl, const void *buf, __u64 num)
 {
 	struct zt_tls_op op = { .ssl = (__u64)ssl, .buf = (__u64)buf, .dir = ZT_DIR_OUT };
@@ -41,7 +50,7 @@ static __always_inline int zt_tls_write_entry(void *ssl, const void *buf, __u64 
 	tc = bpf_map_lookup_elem(&zt_tls_conns, &key);
 	if (tc)
 		zt_tls_write(tc, &op, tc->cipher_out, cgid, pid_tgid);
-	bpf_map_update_elem(&zt_tls_ops, &pid_tgid, &op, BPF_ANY);
+	zt_tls_op_set(&op);
 	return 0;
 }
 
@@ -55,15 +64,16 @@ static __always_inline int zt_tls_read_entry(void *ssl, void *buf, __u64 num, vo
 	if (!ssl || !buf || !zt_tls_traced(&cgid, &pid_tgid))
 		return 0;
 	op.num = num > 0x7fffffff ? 0x7fffffff : num;
-	bpf_map_update_elem(&zt_tls_ops, &pid_tgid, &op, BPF_ANY);
+	zt_tls_op_set(&op);
 	return 0;
 }
 
-/* `ret`: SSL_read's byte count, or SSL_read_ex's 1/0 (ex set). */
+/* `ret`: SSL_read's byte count, or with `ex` a success flag (SSL_read_ex's
+ * 1/0, ssl_read_internal's >0/<=0) with the count stored at op->exlen. */
 static __always_inline int zt_tls_read_return(long ret, bool ex)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), cgid, n = 0;
-	struct zt_tls_op *op = bpf_map_lookup_elem(&zt_tls_ops, &pid_tgid);
+	struct zt_tls_op *op = zt_tls_op_current();
 	struct zt_tls_key key = {};
 	struct zt_tls_conn *tc;
 	__u64 buf;
@@ -75,11 +85,11 @@ static __always_inline int zt_tls_read_return(long ret, bool ex)
 	buf = op->buf;
 	if (!ex)
 		n = ret > 0 ? ret : 0;
-	else if (ret == 1 && bpf_probe_read_user(&n, sizeof(n), (void *)op->exlen))
+	else if (ret > 0 && bpf_probe_read_user(&n, sizeof(n), (void *)op->exlen))
 		n = 0;
 	if (n > op->num)
 		n = op->num;
-	bpf_map_delete_elem(&zt_tls_ops, &pid_tgid);
+	op->ssl = 0;
 	if (!n || !zt_current_cgroup_traced(&cgid))
 		return 0;
 	tc = bpf_map_lookup_elem(&zt_tls_conns, &key);

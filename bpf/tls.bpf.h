@@ -28,17 +28,27 @@ struct zt_tls_op {
 };
 
 /*
- * Calls in progress. key: pid_tgid (u64); value: struct zt_tls_op. Bound:
- * 16384 threads, LRU: a read's entry goes at its return; a write's (no
- * return probe) is overwritten by the thread's next call, found stale by
- * the next socket it touches, or evicted.
+ * The call in progress on each thread (ssl 0: none). key: the task; value:
+ * struct zt_tls_op. Bound: one per thread that ever called the library,
+ * freed with the thread. A read's op ends at its return; a write's (no
+ * return probe) is overwritten by the thread's next call or found stale by
+ * the next socket it touches. Task storage, not a hash keyed by thread id:
+ * the lookup on every socket event of a traced thread is a pointer away.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct zt_tls_op);
 } zt_tls_ops SEC(".maps") __weak;
+
+/* The current thread's call in progress, or NULL. */
+static __always_inline struct zt_tls_op *zt_tls_op_current(void)
+{
+	struct zt_tls_op *op = bpf_task_storage_get(&zt_tls_ops, bpf_get_current_task_btf(), NULL, 0);
+
+	return op && op->ssl ? op : NULL;
+}
 
 struct zt_tls_key {
 	__u64 ssl;
@@ -127,7 +137,7 @@ static __always_inline bool zt_tls_on_io(struct zt_tls_op *op, struct zt_sock *s
 	__u64 sent_before = st->bytes[ZT_DIR_OUT] - (dir == ZT_DIR_OUT && ret > 0 ? ret : 0);
 
 	if (tc && tc->conn_id != st->conn_id) {
-		bpf_map_delete_elem(&zt_tls_ops, &pid_tgid);
+		op->ssl = 0;
 		return false;
 	}
 	if (!tc) {

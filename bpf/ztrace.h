@@ -30,7 +30,8 @@ enum zt_event_type {
 	ZT_EV_CONN = 1,  /* a traced socket seen for the first time */
 	ZT_EV_DATA = 2,  /* one send or receive on a traced socket */
 	ZT_EV_CLOSE = 3, /* a traced socket reached TCP_CLOSE */
-	ZT_EV_EXEC = 4,  /* a traced process exec'd: userspace looks for TLS libraries */
+	ZT_EV_EXEC = 4,  /* a traced process exec'd or was forked: userspace looks
+			  * for TLS libraries */
 	ZT_EV_TYPES,
 };
 
@@ -123,8 +124,9 @@ struct zt_close_event {
 struct zt_exec_event {
 	struct zt_event_hdr hdr; /* conn_id 0 */
 	__u64 cgroup_id;
-	__u32 pid;               /* tgid that exec'd */
-	__u32 pad;
+	__u32 pid;               /* tgid that exec'd, or the new process */
+	__u8 forked;             /* 1: a fork (its maps are its parent's), 0: an exec */
+	__u8 pad[3];
 };
 
 /* Per-socket state kept by the kernel side (BPF_MAP_TYPE_SK_STORAGE). */

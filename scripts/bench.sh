@@ -16,11 +16,13 @@
 # spans/requests (requests as nginx logged them); drops. Then a fixed-rate
 # round per side (wrk with a per-connection delay, ~BENCH_RATE req/s) and the
 # p50/p99 latency wrk saw. Then TLS: a second nginx in pong serving a 1 KiB
-# file over HTTPS, wrk over TLS, sides tls_off and tls_json interleaved
-# (ztrace's OpenSSL probes at work). The table goes to stdout and to bench/.
+# file over HTTPS, wrk over TLS, sides tls_off, tls_json (probes per library
+# file: wrk, untraced, maps the same libssl and takes the traps too) and
+# tls_proc (--tls-attach process: only nginx is probed) interleaved. The table goes to stdout and to bench/.
 #
 # Environment: ZTRACE (default build/ztrace), BENCH_ROUNDS (per side, 4),
-# BENCH_SECONDS (per round, 5), BENCH_CONNS (wrk connections, 16).
+# BENCH_SECONDS (per round, 5), BENCH_CONNS (wrk connections, 16),
+# BENCH_PARTS (default "plain fixed tls": which parts run).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +30,7 @@ ZTRACE=$(realpath "${ZTRACE:-$ROOT/build/ztrace}")
 ROUNDS=${BENCH_ROUNDS:-4}
 SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNS:-16}
+PARTS=" ${BENCH_PARTS:-plain fixed tls} "
 export ZTRACE NGINX_WORKERS=1
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: must run as root" >&2; exit 2; }
@@ -56,6 +59,7 @@ run_round() {
 	shift
 	case ${side#*_} in
 	json) ztrace_bg "$out" "$out.err" --json ;;
+	proc) ztrace_bg "$out" "$out.err" --json --tls-attach process ;;
 	text) ztrace_bg /dev/null "$out.err" ;;
 	esac
 	zpid=${ZB_PID:-}
@@ -131,6 +135,7 @@ bench_main() {
 	# Warm up nginx, the page cache and the veths.
 	ct_exec ping wrk -t 1 -c "$CONNS" -d 1s "$RUN_URL" >/dev/null 2>&1 || true
 	for ((r = 0; r < ROUNDS; r++)); do
+		[[ $PARTS == *" plain "* ]] || break
 		if ((r % 2 == 0)); then order=(off json text); else order=(text json off); fi
 		for s in "${order[@]}"; do run_round "$s" --latency; done
 	done
@@ -138,20 +143,26 @@ bench_main() {
 	# latency is then that of an unloaded server, with and without ztrace.
 	printf 'function delay() return 1 end\n' >"$lua"
 	for ((r = 0; r < 2; r++)); do
+		[[ $PARTS == *" fixed "* ]] || break
 		for s in "${sides[@]}"; do run_round "fixed_$s" --latency -s "$lua"; done
 	done
 	# TLS: 1 KiB responses over HTTPS (keep-alive, so the handshakes are few).
+	if [[ $PARTS == *" tls "* ]]; then bench_tls; fi
+	report | tee "$REPORT"
+	echo "bench: table written to ${REPORT#"$ROOT"/}" >&2
+}
+
+bench_tls() {
+	local r s order
 	NGINX_TLS=1 nginx_start pong "$ZT_NET4.2" 8443
 	head -c 1024 /dev/zero | tr '\0' 'x' >"$NGINX_DIR/www/1k"
 	RUN_URL=https://$ZT_NET4.2:8443/1k
 	RUN_LOG=$NGINX_LOG
 	ct_exec ping wrk -t 1 -c "$CONNS" -d 1s "$RUN_URL" >/dev/null 2>&1 || true
 	for ((r = 0; r < ROUNDS; r++)); do
-		if ((r % 2 == 0)); then order=(tls_off tls_json); else order=(tls_json tls_off); fi
+		if ((r % 2 == 0)); then order=(tls_off tls_json tls_proc); else order=(tls_proc tls_json tls_off); fi
 		for s in "${order[@]}"; do run_round "$s" --latency; done
 	done
-	report | tee "$REPORT"
-	echo "bench: table written to ${REPORT#"$ROOT"/}" >&2
 }
 
 report() {
@@ -161,6 +172,16 @@ report() {
 	printf 'host: %s, kernel %s, %s CPUs; nginx 1 worker, wrk -t1 -c%s, %s x %ss per side\n' \
 		"$(hostname)" "$(uname -r)" "$(nproc)" "$CONNS" "$ROUNDS" "$SECS"
 	printf 'ztrace %s\n\n' "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
+	[[ $PARTS != *" plain "* ]] || report_plain
+	[[ $PARTS != *" fixed "* ]] || report_fixed
+	[[ $PARTS != *" tls "* ]] || report_tls
+	printf '\ngoals: BPF extra <= 1 us/request, ztrace <= 2 us/span, RSS <= 30 MB, spans == requests,\n'
+	printf 'ratio >= 0.85, p99 added at a fixed rate <= 10 us; TLS ratio >= 0.85.\n'
+}
+
+report_plain() {
+	local hz s n
+	hz=$(getconf CLK_TCK)
 	printf '| side | req/s | ratio | server CPU/req | client CPU/req | BPF extra/req | ztrace CPU/span | ztrace peak RSS | spans/requests | drops |\n'
 	printf '|---|---|---|---|---|---|---|---|---|---|\n'
 	for s in off json text; do
@@ -180,6 +201,10 @@ report() {
 				s == "off" ? "-" : drops
 		}'
 	done
+}
+
+report_fixed() {
+	local s
 	printf '\nfixed rate (each of %s connections waits 1 ms between requests):\n\n' "$CONNS"
 	printf '| side | req/s | p50 | p99 | p50 added | p99 added | spans/requests |\n|---|---|---|---|---|---|---|\n'
 	for s in off json text; do
@@ -194,10 +219,15 @@ report() {
 				s == "off" ? "-" : sprintf("%d/%d", spans, n)
 		}'
 	done
+}
+
+report_tls() {
+	local hz s
+	hz=$(getconf CLK_TCK)
 	printf '\nTLS (nginx over HTTPS, 1 KiB responses, OpenSSL probes):\n\n'
 	printf '| side | req/s | ratio | server CPU/req | client CPU/req | ztrace CPU/span | spans/requests | drops |\n'
 	printf '|---|---|---|---|---|---|---|---|\n'
-	for s in tls_off tls_json; do
+	for s in tls_off tls_json tls_proc; do
 		awk -v s="$s" -v n="${SUM[$s.n]}" -v rate="${SUM[$s.rate]}" -v rounds="${SUM[$s.rounds]}" \
 			-v rate0="${SUM[tls_off.rate]}" -v srv="${SUM[$s.srv_us]}" -v cli="${SUM[$s.cli_us]}" \
 			-v ticks="${SUM[$s.zt_ticks]}" -v hz="$hz" -v spans="${SUM[$s.spans]}" \
@@ -209,8 +239,6 @@ report() {
 				s == "tls_off" ? "-" : drops
 		}'
 	done
-	printf '\ngoals: BPF extra <= 1 us/request, ztrace <= 2 us/span, RSS <= 30 MB, spans == requests,\n'
-	printf 'ratio >= 0.85, p99 added at a fixed rate <= 10 us; TLS ratio >= 0.85.\n'
 }
 
 mkdir -p "$ROOT/bench"

@@ -27,6 +27,8 @@ int zt_bpf_load(struct zt_bpf *b, const struct zt_load_opts *o)
 	b->skel->rodata->zt_trace_all = o->trace_all;
 	b->skel->rodata->zt_capture_bytes = o->capture_bytes;
 	b->skel->rodata->zt_self_tgid = o->trace_self ? 0 : getpid();
+	b->skel->rodata->zt_announce_execs = o->announce_execs;
+	b->skel->rodata->zt_announce_forks = o->announce_forks;
 	ret = bpf_map__set_max_entries(b->skel->maps.zt_events, o->ringbuf_size);
 	if (ret) {
 		fprintf(stderr, "ztrace: ring buffer size %u refused: %s\n", o->ringbuf_size,

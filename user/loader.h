@@ -16,6 +16,8 @@ struct ztrace_bpf;
 struct zt_load_opts {
 	bool trace_all;
 	bool trace_self; /* tests that drive traffic from the loading process */
+	bool announce_execs; /* exec records, to find TLS libraries */
+	bool announce_forks; /* fork records, to probe TLS process by process */
 	uint32_t capture_bytes;
 	uint32_t ringbuf_size;
 	enum zt_hook_mode hooks;

@@ -31,7 +31,7 @@ enum sel_kind { SEL_CGROUP, SEL_PID, SEL_CONTAINER };
 static struct {
 	struct { enum sel_kind kind; const char *arg; } sel[MAX_SELECTIONS];
 	int nsel;
-	bool all, json, verbose, no_tls;
+	bool all, json, verbose, no_tls, tls_per_process;
 	char *sel_rel[MAX_SELECTIONS]; /* each selection's cgroup, relative to the root */
 	double duration;
 	uint32_t capture_bytes, ringbuf_size, max_conns;
@@ -61,6 +61,7 @@ enum {
 	OPT_HOOKS,
 	OPT_MAX_CONNS,
 	OPT_NO_TLS,
+	OPT_TLS_ATTACH,
 };
 
 static const struct argp_option opts[] = {
@@ -75,6 +76,9 @@ static const struct argp_option opts[] = {
 	{ "hooks", OPT_HOOKS, "MODE", 0, "auto, fentry, kprobe or tracepoint (default auto)", 0 },
 	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Connections tracked at once (default 65536)", 0 },
 	{ "no-tls", OPT_NO_TLS, NULL, 0, "Do not probe TLS libraries (TLS traffic stays opaque)", 0 },
+	{ "tls-attach", OPT_TLS_ATTACH, "file|process", 0,
+	  "TLS probes per library file (default: new processes seen at once, every process "
+	  "mapping it takes a trap) or per traced process (untraced ones pay nothing)", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -121,6 +125,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_NO_TLS:
 		env.no_tls = true;
 		break;
+	case OPT_TLS_ATTACH:
+		if (strcmp(arg, "file") && strcmp(arg, "process"))
+			argp_error(state, "--tls-attach %s: file or process", arg);
+		env.tls_per_process = !strcmp(arg, "process");
+		break;
 	case 'd': {
 		char *end;
 
@@ -151,6 +160,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "say what to trace: --container, --cgroup, --pid or --all");
 		if (env.nsel && env.all)
 			argp_error(state, "--all traces everything: it does not combine with a selection");
+		if (env.all && env.tls_per_process)
+			argp_error(state, "--tls-attach process: with --all every process is traced, "
+				   "probe the files (--tls-attach file)");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -284,10 +296,12 @@ static void tls_scan_running(struct zt_tls *tls)
 	closedir(d);
 }
 
-static void tls_on_exec(void *ctx, uint32_t pid, uint64_t ts_ns)
+static void tls_on_exec(void *ctx, uint32_t pid, bool forked)
 {
-	(void)ts_ns;
-	zt_tls_exec(ctx, (pid_t)pid);
+	if (forked)
+		zt_tls_fork(ctx, (pid_t)pid);
+	else
+		zt_tls_exec(ctx, (pid_t)pid);
 }
 
 static void tls_on_poll(void *ctx)
@@ -346,6 +360,8 @@ int main(int argc, char **argv)
 		.capture_bytes = env.capture_bytes,
 		.ringbuf_size = env.ringbuf_size,
 		.hooks = env.hooks,
+		.announce_execs = !env.no_tls,
+		.announce_forks = !env.no_tls && env.tls_per_process,
 		.cgroup_ids = ids,
 		.ncgroups = env.all ? 0 : env.nsel,
 	};
@@ -364,7 +380,7 @@ int main(int argc, char **argv)
 		.on_span = print_span,
 		.ctx = &out,
 	};
-	if (!env.no_tls && !(tls = zt_tls_new(zt_bpf_object(&bpf), "/proc"))) {
+	if (!env.no_tls && !(tls = zt_tls_new(zt_bpf_object(&bpf), "/proc", env.tls_per_process))) {
 		zt_bpf_destroy(&bpf);
 		zt_outbuf_free(&out);
 		return die_usage("out of memory");

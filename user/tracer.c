@@ -268,9 +268,11 @@ int zt_tracer_on_record(struct zt_tracer *tr, const void *data, size_t size)
 	case ZT_EV_EXEC:
 		if (size < sizeof(struct zt_exec_event))
 			break;
-		if (tr->opts.on_exec)
-			tr->opts.on_exec(tr->opts.exec_ctx, ((const struct zt_exec_event *)data)->pid,
-					 h->ts_ns);
+		if (tr->opts.on_exec) {
+			const struct zt_exec_event *x = data;
+
+			tr->opts.on_exec(tr->opts.exec_ctx, x->pid, x->forked);
+		}
 		return 0;
 	}
 	tr->st.bad_records++;

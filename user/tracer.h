@@ -7,6 +7,7 @@
 #ifndef ZT_TRACER_H
 #define ZT_TRACER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,8 +38,9 @@ struct zt_tracer_opts {
 	int64_t mono_to_unix;     /* add to kernel timestamps for unix ns */
 	const char *cgroup_root;  /* cgroup2 mount, for names; NULL: no names */
 	void (*on_span)(void *ctx, struct zt_span *s);
-	/* A traced process exec'd (may be NULL): a chance to find its TLS library. */
-	void (*on_exec)(void *exec_ctx, uint32_t pid, uint64_t ts_ns);
+	/* A traced process exec'd or was forked (may be NULL): a chance to find
+	 * its TLS library. */
+	void (*on_exec)(void *exec_ctx, uint32_t pid, bool forked);
 	void *ctx;
 	void *exec_ctx;
 };

@@ -23,7 +23,20 @@ tls_trio() {
 
 # Both ends traced: a server span and a client span per request, exactly
 # what nginx logged, over one keep-alive connection; other is not traced.
+# OpenSSL's internal read and write functions are probed (found as the call
+# target SSL_read and SSL_read_ex agree on).
 test_tls_nginx_curl() {
+	tls_nginx_curl "at ssl_read_internal/ssl_write_internal"
+}
+
+# The same through the public functions, where the internal ones are not
+# found (ZT_TLS_PROBES=public forces it).
+test_tls_public_functions() {
+	ZT_TLS_PROBES=public tls_nginx_curl "at SSL_read/SSL_write"
+}
+
+tls_nginx_curl() {
+	local how=$1
 	tls_trio
 	local out=$ZT_TMP/spans.json paths=(/ /status/404 /big "/index.html?q=1" /status/503 /chunked)
 	ztrace_start "$out" --container pong --container ping
@@ -34,7 +47,7 @@ test_tls_nginx_curl() {
 	ct_exec ping curl -sSk "$O/status/404" >/dev/null
 	ztrace_stop
 
-	assert_match "libssl probed" 'ztrace: tls: probing .*libssl\.so' "$(cat "$out.err")"
+	assert_match "libssl probed" "ztrace: tls: probing .*libssl\\.so.* $how " "$(cat "$out.err")"
 	assert_eq "connections nginx in pong saw from ping" 1 \
 		"$(awk -v ip="$(ct_ip ping)" '$6 == ip {print $8}' "$PONG_LOG" | sort -u | wc -l)"
 	assert_eq "server spans" "$(nginx_log_count "$PONG_LOG")" "$(jcount "$out" '.kind == "server"')"
@@ -108,6 +121,52 @@ test_tls_python_started_later() {
 		"$(jvals "$out" '.kind == "client"' .bytes_in)"
 	assert_spans "$out" true '.tls == true and .flags == [] and (.comm | startswith("python"))' "tls spans of python"
 	assert_eq "tls connections" 2 "$(zt_summary_get conns)"
+	assert_eq "drops" 0 "$(zt_summary_drops)"
+}
+
+# nginx started after ztrace: the master is found at its exec, its workers
+# (forked, not exec'd: a fork does not inherit per-process probes) at their
+# fork. Each server span exactly as nginx logged it.
+test_tls_nginx_started_later() {
+	nginx_started_later file
+}
+
+# The same with --tls-attach process: the untraced pay nothing, and each
+# nginx process is probed on its own (master at exec, workers at fork),
+# until it exits.
+test_tls_attach_per_process() {
+	nginx_started_later process
+}
+
+nginx_started_later() {
+	local mode=$1
+	ct_create pong "$ZT_NET4.2"
+	ct_create ping "$ZT_NET4.3"
+	local out=$ZT_TMP/spans.json
+	ztrace_start "$out" --container pong --tls-attach "$mode"
+	NGINX_TLS=1 nginx_start pong "$ZT_NET4.2" 8443
+	# A process is probed at the next drain of the ring (<= 10 ms) after
+	# its fork or exec; requests before that are not seen.
+	sleep 0.2
+	ct_exec ping curl -sSk "https://$ZT_NET4.2:8443/" "https://$ZT_NET4.2:8443/status/404" \
+		-o /dev/null -o /dev/null
+	ct_exec ping curl -sSk "https://$ZT_NET4.2:8443/big" -o /dev/null
+	if [ "$mode" = process ]; then
+		# Gone processes are unprobed (looked for every second).
+		kill -TERM "$NGINX_PID"
+		zt_wait_for 10 "nginx gone" eval '[ -z "$(zt_cg_pids "$(ct_cgroup pong)")" ]'
+		sleep 1.5
+	fi
+	ztrace_stop
+	assert_eq "requests nginx logged" 3 "$(nginx_log_count "$NGINX_LOG")"
+	assert_log_requests "$out" '.kind == "server"' "$NGINX_LOG"
+	assert_log_bytes "$out" '.kind == "server"' "$NGINX_LOG" server
+	assert_spans "$out" true '.tls == true and .flags == [] and .comm == "nginx"' "tls spans of nginx"
+	if [ "$mode" = process ]; then
+		assert_eq "processes still probed after nginx exited" 0 "$(zt_summary_get procs)"
+	else
+		assert_eq "processes probed one by one" 0 "$(zt_summary_get procs)"
+	fi
 	assert_eq "drops" 0 "$(zt_summary_drops)"
 }
 

@@ -27,11 +27,11 @@ static void on_span(void *ctx, struct zt_span *s)
 		abort();
 }
 
-static void on_exec(void *ctx, uint32_t pid, uint64_t ts)
+static void on_exec(void *ctx, uint32_t pid, bool forked)
 {
 	(void)ctx;
 	(void)pid;
-	(void)ts;
+	(void)forked;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Finding OpenSSL in a process: maps parsing and ELF symbol lookup. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +51,52 @@ __attribute__((noinline, used)) int zt_test_marker_fn(int x)
 	return x + 1;
 }
 
+/* Two entry points calling one worker, as SSL_read and SSL_read_ex call
+ * ssl_read_internal. */
+__attribute__((noinline, used)) int zt_test_worker(int x)
+{
+	__asm__ volatile("" ::: "memory");
+	return x * 3;
+}
+
+__attribute__((noinline, used)) int zt_test_entry_a(int x)
+{
+	return zt_test_worker(x) + 1;
+}
+
+__attribute__((noinline, used)) int zt_test_entry_b(int x)
+{
+	return zt_test_worker(x) - 1;
+}
+
+static void test_call_target(void)
+{
+	struct zt_elf_func a = {}, b = {}, w = {}, at = {};
+	static const uint8_t code[] = { 0x48, 0x83, 0xec, 0x08, 0xe8, 0xc7, 0xfd, 0xff, 0xff, 0x31 };
+
+	/* SSL_read_ex of libssl.so.3 (Debian 3.0): sub $8,%rsp; call 0x35290 */
+	CHECK_EQ_INT(zt_x86_first_call(code, sizeof(code), 0x354c0), 0x35290);
+	CHECK_EQ_INT(zt_x86_first_call(code, 8, 0x354c0), 0); /* the call is cut */
+	CHECK_EQ_INT(zt_x86_first_call(code, 4, 0x354c0), 0);
+
+	CHECK_EQ_INT(zt_elf_func("/proc/self/exe", "zt_test_entry_a", &a), 0);
+	CHECK_EQ_INT(zt_elf_func("/proc/self/exe", "zt_test_entry_b", &b), 0);
+	CHECK_EQ_INT(zt_elf_func("/proc/self/exe", "zt_test_worker", &w), 0);
+	CHECK(a.ncode > 5 && a.off != 0);
+	CHECK_EQ_INT(zt_x86_first_call(a.code, a.ncode, a.vaddr), w.vaddr);
+	CHECK_EQ_INT(zt_x86_first_call(b.code, b.ncode, b.vaddr), w.vaddr);
+	/* By address: the same place, the same bytes. */
+	at.vaddr = w.vaddr;
+	CHECK_EQ_INT(zt_elf_func("/proc/self/exe", NULL, &at), 0);
+	CHECK_EQ_INT(at.off, w.off);
+	CHECK(!memcmp(at.code, w.code, w.ncode));
+	CHECK_EQ_INT(zt_elf_func("/proc/self/exe", "zt_no_such_fn", &at), -ENOENT);
+	at.vaddr = 1;
+	CHECK_EQ_INT(zt_elf_func("/proc/self/exe", NULL, &at), -ENOENT);
+	/* Keep the functions alive in the binary. */
+	CHECK_EQ_INT(zt_test_entry_a(2) + zt_test_entry_b(2), 12);
+}
+
 static void test_elf(void)
 {
 	CHECK_EQ_INT(zt_elf_defines("/proc/self/exe", "zt_test_marker_fn"), 1);
@@ -72,5 +120,6 @@ int main(void)
 {
 	test_maps();
 	test_elf();
+	test_call_target();
 	return TEST_SUMMARY("test_tls_libs");
 }

@@ -55,7 +55,8 @@ int zt_maps_for_each_libssl(FILE *maps, void (*cb)(void *ctx, const char *path),
 	return calls;
 }
 
-static int scn_defines(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, const char *name)
+/* The symbol `name` (or, name NULL, the function at *vaddr) in a symbol table. */
+static int scn_find(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, const char *name, uint64_t *vaddr)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
 	size_t n;
@@ -72,9 +73,88 @@ static int scn_defines(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, const char *
 		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF ||
 		    !sym.st_value)
 			continue;
+		if (!name) {
+			if (sym.st_value == *vaddr)
+				return 1;
+			continue;
+		}
 		s = elf_strptr(elf, sh->sh_link, sym.st_name);
-		if (s && !strcmp(s, name))
+		if (s && !strcmp(s, name)) {
+			*vaddr = sym.st_value;
 			return 1;
+		}
+	}
+	return 0;
+}
+
+/* File offset of `vaddr`, from the section holding it. */
+static int vaddr_to_off(Elf *elf, uint64_t vaddr, uint64_t *off, uint64_t *room)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(sh.sh_flags & SHF_EXECINSTR))
+			continue;
+		if (vaddr >= sh.sh_addr && vaddr < sh.sh_addr + sh.sh_size) {
+			*off = sh.sh_offset + (vaddr - sh.sh_addr);
+			*room = sh.sh_addr + sh.sh_size - vaddr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int zt_elf_func(const char *path, const char *name, struct zt_elf_func *f)
+{
+	int fd, found = 0, ret = -ENOENT;
+	uint64_t room = 0;
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		ret = -ENOEXEC;
+		goto out;
+	}
+	if (name) {
+		while (!found && (scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr sh;
+
+			if (gelf_getshdr(scn, &sh) &&
+			    (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM))
+				found = scn_find(elf, scn, &sh, name, &f->vaddr);
+		}
+		if (!found)
+			goto out;
+	}
+	if (vaddr_to_off(elf, f->vaddr, &f->off, &room))
+		goto out;
+	f->ncode = room < ZT_ELF_CODE ? room : ZT_ELF_CODE;
+	ret = pread(fd, f->code, f->ncode, (off_t)f->off) == (ssize_t)f->ncode ? 0 : -EIO;
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return ret;
+}
+
+uint64_t zt_x86_first_call(const uint8_t *code, size_t n, uint64_t vaddr)
+{
+	for (size_t i = 0; i + 5 <= n; i++) {
+		int32_t rel;
+
+		if (code[i] != 0xe8)
+			continue;
+		memcpy(&rel, code + i + 1, 4);
+		return vaddr + i + 5 + (int64_t)rel;
 	}
 	return 0;
 }
@@ -102,8 +182,10 @@ int zt_elf_defines(const char *path, const char *name)
 
 		if (!gelf_getshdr(scn, &sh))
 			continue;
+		uint64_t vaddr;
+
 		if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM)
-			found = scn_defines(elf, scn, &sh, name);
+			found = scn_find(elf, scn, &sh, name, &vaddr);
 	}
 	elf_end(elf);
 	close(fd);

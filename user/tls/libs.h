@@ -8,6 +8,7 @@
 #define ZT_TLS_LIBS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -25,5 +26,29 @@ int zt_maps_for_each_libssl(FILE *maps, void (*cb)(void *ctx, const char *path),
  * Returns 1, 0, or -errno when the file cannot be read as ELF.
  */
 int zt_elf_defines(const char *path, const char *name);
+
+#define ZT_ELF_CODE 64
+
+/* A function in an ELF file: where it is, and its first bytes. */
+struct zt_elf_func {
+	uint64_t vaddr;  /* the symbol's address */
+	uint64_t off;    /* where its code sits in the file: what a uprobe is attached at */
+	uint8_t code[ZT_ELF_CODE];
+	size_t ncode;
+};
+
+/*
+ * Finds `name` (a defined function in .symtab or .dynsym; local symbols
+ * count) or, with name NULL, the function at `f->vaddr`, and fills `f`.
+ * Returns 0, -ENOENT, or -errno when the file cannot be read.
+ */
+int zt_elf_func(const char *path, const char *name, struct zt_elf_func *f);
+
+/*
+ * The target address of the first direct call (E8 rel32) in the first
+ * `n` bytes of code at `vaddr`, or 0. A byte scan, not a disassembler: the
+ * caller confirms a target by finding it from two functions.
+ */
+uint64_t zt_x86_first_call(const uint8_t *code, size_t n, uint64_t vaddr);
 
 #endif
