@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -410,6 +411,9 @@ int main(int argc, char **argv)
 		env.ringbuf_size >> 10);
 	if (tls)
 		tls_scan_running(tls);
+	/* Loading parsed the kernel's BTF (megabytes, several times over while
+	 * probing hooks) on the heap; freed, but kept by malloc unless asked. */
+	malloc_trim(0);
 
 	struct zt_run run = {
 		.bpf = &bpf,
