@@ -85,3 +85,31 @@ int BPF_PROG(zt_tp_btf_recv, struct sock *sk, int ret, int flags)
 {
 	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
 }
+
+/*
+ * Kernels without those tracepoints (before 6.3): TCP's own sendmsg and
+ * recvmsg, at exit, where the byte count is known. sendfile and splice do
+ * not pass here on those kernels (tcp_sendpage): their bytes leave a gap
+ * that userspace counts.
+ */
+SEC("fexit/tcp_sendmsg")
+int BPF_PROG(zt_fexit_send, struct sock *sk, struct msghdr *msg, size_t size, int ret)
+{
+	return zt_handle_io(sk, ret, 0, ZT_DIR_OUT);
+}
+
+/* 5.19 and later: tcp_recvmsg(sk, msg, len, flags, addr_len). */
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(zt_fexit_recv, struct sock *sk, struct msghdr *msg, size_t len, int flags,
+	     int *addr_len, int ret)
+{
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+}
+
+/* Before 5.19: tcp_recvmsg(sk, msg, len, nonblock, flags, addr_len). */
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(zt_fexit_recv_nb, struct sock *sk, struct msghdr *msg, size_t len, int nonblock,
+	     int flags, int *addr_len, int ret)
+{
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+}

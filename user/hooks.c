@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
@@ -21,9 +22,15 @@ struct zt_hook_impl {
 	enum zt_hook_kind kind;
 	const char *progs[ZT_HOOK_PROGS];   /* program names in the BPF object */
 	const char *targets[ZT_HOOK_PROGS]; /* what each attaches to, for the probe */
+	int nargs[ZT_HOOK_PROGS];           /* the target's parameters, where the
+					     * prototype changed across kernels (0: any) */
 };
 
 static const struct zt_hook_impl impls[] = {
+	{ "io", ZT_HOOK_FENTRY, { "zt_fexit_send", "zt_fexit_recv" },
+	  { "tcp_sendmsg", "tcp_recvmsg" }, { 3, 5 } },
+	{ "io", ZT_HOOK_FENTRY, { "zt_fexit_send", "zt_fexit_recv_nb" },
+	  { "tcp_sendmsg", "tcp_recvmsg" }, { 3, 6 } },
 	{ "io", ZT_HOOK_TP_BTF, { "zt_tp_btf_send", "zt_tp_btf_recv" },
 	  { "sock_send_length", "sock_recv_length" } },
 	{ "state", ZT_HOOK_TP_BTF, { "zt_tp_btf_state" }, { "inet_sock_set_state" } },
@@ -109,10 +116,30 @@ static bool probe_target(enum zt_hook_kind kind, const char *target)
 	}
 }
 
+/* The running kernel's BTF, loaded once while hooks are chosen. */
+static struct btf *vmlinux_btf;
+
+/* Parameters of kernel function `name` in the running kernel, or -1. */
+static int kernel_func_nargs(const char *name)
+{
+	const struct btf_type *t;
+	int id;
+
+	if (!vmlinux_btf && !(vmlinux_btf = btf__load_vmlinux_btf()))
+		return -1;
+	id = btf__find_by_name_kind(vmlinux_btf, name, BTF_KIND_FUNC);
+	if (id < 0 || !(t = btf__type_by_id(vmlinux_btf, id)) ||
+	    !(t = btf__type_by_id(vmlinux_btf, t->type)))
+		return -1;
+	return btf_vlen(t);
+}
+
 static bool impl_works(const struct zt_hook_impl *im, struct bpf_object *obj)
 {
 	for (int i = 0; i < ZT_HOOK_PROGS && im->progs[i]; i++) {
 		if (!bpf_object__find_program_by_name(obj, im->progs[i]))
+			return false;
+		if (im->nargs[i] && kernel_func_nargs(im->targets[i]) != im->nargs[i])
 			return false;
 		if (!probe_target(im->kind, im->targets[i]))
 			return false;
@@ -130,8 +157,21 @@ static void set_autoload(struct bpf_object *obj, const struct zt_hook_impl *im, 
 	}
 }
 
+static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, int descsz,
+			char *err, int errsz);
+
 int zt_hooks_select(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, int descsz,
 		    char *err, int errsz)
+{
+	int ret = select_hooks(obj, mode, desc, descsz, err, errsz);
+
+	btf__free(vmlinux_btf);
+	vmlinux_btf = NULL;
+	return ret;
+}
+
+static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, int descsz,
+			char *err, int errsz)
 {
 	const int n = sizeof(impls) / sizeof(impls[0]);
 	int off = 0;
@@ -151,9 +191,11 @@ int zt_hooks_select(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, 
 				best = im;
 		}
 		if (!best) {
-			snprintf(err, errsz, "no %s hook for '%s' works on this kernel%s",
-				 mode == ZT_MODE_AUTO ? "" : "of the forced kind",
-				 logical_hooks[l],
+			static const char *const mode_names[] = { "", "fentry ", "kprobe ",
+								  "tracepoint " };
+
+			snprintf(err, errsz, "no %shook for '%s' works on this kernel%s",
+				 mode_names[mode], logical_hooks[l],
 				 mode == ZT_MODE_AUTO ? "" : " (try --hooks auto)");
 			return -ENOTSUP;
 		}

@@ -12,10 +12,58 @@
 #include "tracefs.h"
 #include "ztrace.skel.h"
 
+/* The OpenSSL probes: attached later, by user/tls/attach.c. */
+static const char *const tls_progs[] = {
+	"zt_ssl_write", "zt_ssl_write_ex", "zt_ssl_read", "zt_ssl_read_ex",
+	"zt_ssl_read_ret", "zt_ssl_read_ex_ret", "zt_ssl_free",
+};
+
+static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o, bool with_tls,
+			 bool quiet);
+
 int zt_bpf_load(struct zt_bpf *b, const struct zt_load_opts *o)
 {
-	char err[256];
 	const __u8 one = 1;
+	int ret;
+
+	b->tls = o->tls;
+	ret = open_and_load(b, o, b->tls, b->tls);
+	if (ret == -EAGAIN) {
+		/* Before 6.2 uprobe programs cannot use task storage: the rest
+		 * of ztrace works without them. */
+		fprintf(stderr, "ztrace: tls: the OpenSSL probes do not load on this kernel; "
+				"HTTPS is counted as opaque (-v shows the verifier's log)\n");
+		b->tls = false;
+		ret = open_and_load(b, o, false, false);
+	}
+	if (ret)
+		return ret;
+	for (int i = 0; i < o->ncgroups; i++) {
+		ret = bpf_map__update_elem(b->skel->maps.zt_traced_cgroups, &o->cgroup_ids[i],
+					   sizeof(__u64), &one, sizeof(one), BPF_ANY);
+		if (ret) {
+			fprintf(stderr, "ztrace: cannot select cgroup %llu: %s\n",
+				(unsigned long long)o->cgroup_ids[i], strerror(-ret));
+			goto fail;
+		}
+	}
+	ret = ztrace_bpf__attach(b->skel);
+	if (ret) {
+		fprintf(stderr, "ztrace: attaching the BPF programs failed: %s\n", strerror(-ret));
+		goto fail;
+	}
+	return 0;
+fail:
+	zt_bpf_destroy(b);
+	return ret < 0 ? ret : -EINVAL;
+}
+
+/* Opens, configures, chooses hooks and loads. With `quiet`, a load failure
+ * is not reported but returned as -EAGAIN (the caller retries without TLS). */
+static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o, bool with_tls,
+			 bool quiet)
+{
+	char err[256];
 	int ret;
 
 	b->skel = ztrace_bpf__open();
@@ -43,24 +91,20 @@ int zt_bpf_load(struct zt_bpf *b, const struct zt_load_opts *o)
 	}
 	if (zt_hooks_need_tracefs() && (ret = zt_tracefs_ensure()))
 		goto fail;
+	for (unsigned i = 0; !with_tls && i < sizeof(tls_progs) / sizeof(tls_progs[0]); i++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(b->skel->obj, tls_progs[i]);
+
+		if (p)
+			bpf_program__set_autoload(p, false);
+	}
 	ret = ztrace_bpf__load(b->skel);
+	if (ret && quiet) {
+		ret = -EAGAIN;
+		goto fail;
+	}
 	if (ret) {
 		fprintf(stderr, "ztrace: loading the BPF programs failed: %s (-v shows the "
 				"verifier's log)\n", strerror(-ret));
-		goto fail;
-	}
-	for (int i = 0; i < o->ncgroups; i++) {
-		ret = bpf_map__update_elem(b->skel->maps.zt_traced_cgroups, &o->cgroup_ids[i],
-					   sizeof(__u64), &one, sizeof(one), BPF_ANY);
-		if (ret) {
-			fprintf(stderr, "ztrace: cannot select cgroup %llu: %s\n",
-				(unsigned long long)o->cgroup_ids[i], strerror(-ret));
-			goto fail;
-		}
-	}
-	ret = ztrace_bpf__attach(b->skel);
-	if (ret) {
-		fprintf(stderr, "ztrace: attaching the BPF programs failed: %s\n", strerror(-ret));
 		goto fail;
 	}
 	return 0;

@@ -18,6 +18,7 @@ struct zt_load_opts {
 	bool trace_self; /* tests that drive traffic from the loading process */
 	bool announce_execs; /* exec records, to find TLS libraries */
 	bool announce_forks; /* fork records, to probe TLS process by process */
+	bool tls;            /* load the OpenSSL probes */
 	uint32_t capture_bytes;
 	uint32_t ringbuf_size;
 	enum zt_hook_mode hooks;
@@ -28,6 +29,7 @@ struct zt_load_opts {
 struct zt_bpf {
 	struct ztrace_bpf *skel;
 	char hooks_desc[128];
+	bool tls; /* the OpenSSL probes loaded (not on kernels before 6.2) */
 };
 
 /* Returns 0, or -errno after printing one line on stderr. */

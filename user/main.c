@@ -361,6 +361,7 @@ int main(int argc, char **argv)
 		.capture_bytes = env.capture_bytes,
 		.ringbuf_size = env.ringbuf_size,
 		.hooks = env.hooks,
+		.tls = !env.no_tls,
 		.announce_execs = !env.no_tls,
 		.announce_forks = !env.no_tls && env.tls_per_process,
 		.cgroup_ids = ids,
@@ -381,7 +382,7 @@ int main(int argc, char **argv)
 		.on_span = print_span,
 		.ctx = &out,
 	};
-	if (!env.no_tls && !(tls = zt_tls_new(zt_bpf_object(&bpf), "/proc", env.tls_per_process))) {
+	if (bpf.tls && !(tls = zt_tls_new(zt_bpf_object(&bpf), "/proc", env.tls_per_process))) {
 		zt_bpf_destroy(&bpf);
 		zt_outbuf_free(&out);
 		return die_usage("out of memory");
