@@ -7,6 +7,7 @@
 # make fuzz       every parser under libFuzzer (FUZZ_SECONDS each)
 # make bench      with/without ztrace, interleaved, as ratios (root)
 # make soak       minutes at load, RSS must stay flat (root, not in CI)
+# make vmtest     the e2e test under stock Debian kernels (qemu) x hook modes x cgroup layouts
 
 OUT        := build
 CLANG      ?= clang
@@ -37,7 +38,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test unit bpftest e2e check deps demo fuzz fuzz-smoke bench soak clean vmlinux format
+.PHONY: all test unit bpftest e2e check deps demo fuzz fuzz-smoke bench soak vmtest clean vmlinux format
 .DELETE_ON_ERROR:
 
 all: $(OUT)/ztrace
@@ -114,6 +115,11 @@ bench: deps all
 # Minutes at load, RSS sampled; not part of `make test`.
 soak: deps all
 	scripts/soak.sh
+
+# Kernels x hook modes x cgroup layouts (VMTEST_KERNELS, VMTEST_CGROUP to narrow).
+vmtest: deps all
+	scripts/vmtest/matrix.sh $(if $(VMTEST_KERNELS),--kernels "$(VMTEST_KERNELS)") \
+		$(if $(VMTEST_CGROUP),--cgroup "$(VMTEST_CGROUP)")
 
 vmlinux:
 	scripts/gen-vmlinux.sh

@@ -71,3 +71,11 @@ int BPF_PROG(zt_tp_btf_state, struct sock *sk, int oldstate, int newstate)
 {
 	return zt_handle_state(sk, oldstate, newstate);
 }
+
+/* Where tp_btf is not wanted (--hooks fentry): the function that fires
+ * the tracepoint. At entry the socket still holds its old state. */
+SEC("fentry/tcp_set_state")
+int BPF_PROG(zt_fentry_state, struct sock *sk, int state)
+{
+	return zt_handle_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
+}

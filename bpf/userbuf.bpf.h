@@ -167,6 +167,8 @@ static __always_inline __u8 zt_user_tail(struct zt_ubuf *u, __u64 len, __u8 *out
 	}
 	if (!end || !sz || sz > ZT_TAIL_LEN)
 		return 0;
+	/* Already 1..8; a mask older verifiers (6.1) can follow. */
+	sz &= 2 * ZT_TAIL_LEN - 1;
 	if (bpf_probe_read_user(out, sz, (void *)(end - sz)))
 		return 0;
 	return sz;

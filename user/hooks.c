@@ -34,6 +34,7 @@ static const struct zt_hook_impl impls[] = {
 	{ "io", ZT_HOOK_TP_BTF, { "zt_tp_btf_send", "zt_tp_btf_recv" },
 	  { "sock_send_length", "sock_recv_length" } },
 	{ "state", ZT_HOOK_TP_BTF, { "zt_tp_btf_state" }, { "inet_sock_set_state" } },
+	{ "state", ZT_HOOK_FENTRY, { "zt_fentry_state" }, { "tcp_set_state" } },
 };
 
 static const char *const logical_hooks[] = { "io", "state" };
@@ -193,10 +194,18 @@ static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *de
 		if (!best) {
 			static const char *const mode_names[] = { "", "fentry ", "kprobe ",
 								  "tracepoint " };
+			bool built = false;
 
-			snprintf(err, errsz, "no %shook for '%s' works on this kernel%s",
-				 mode_names[mode], logical_hooks[l],
-				 mode == ZT_MODE_AUTO ? "" : " (try --hooks auto)");
+			for (int i = 0; i < n; i++)
+				built |= !strcmp(impls[i].logical, logical_hooks[l]) &&
+					 mode_allows(mode, impls[i].kind);
+			if (!built)
+				snprintf(err, errsz, "this ztrace has no %simplementation of '%s' yet "
+					 "(try --hooks auto)", mode_names[mode], logical_hooks[l]);
+			else
+				snprintf(err, errsz, "no %shook for '%s' works on this kernel%s",
+					 mode_names[mode], logical_hooks[l],
+					 mode == ZT_MODE_AUTO ? "" : " (try --hooks auto)");
 			return -ENOTSUP;
 		}
 		set_autoload(obj, best, true);

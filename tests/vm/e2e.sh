@@ -1,0 +1,126 @@
+#!/bin/sh
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# End-to-end inside a stock kernel booted by scripts/vmtest/run.sh (as
+# /tests/run-in-vm.sh; `make vmtest` builds the image): nginx in cgroup+netns
+# "pong", curl in "ping" over a veth pair, and ztrace --cgroup pong --cgroup
+# ping in every hook mode (auto, fentry, kprobe, tracepoint). Per mode one
+# line on the console:
+#   ZT-MATRIX <kernel> <layout> <mode> pass|fail|unsupported|not-built <detail>
+# unsupported: ztrace said the kernel lacks that mode (exit 2, its message
+# given); not-built: ztrace has no implementation of that mode yet; fail: it did not start otherwise, or the spans are not exactly
+# the 3 server and 3 client spans of the requests nginx logged.
+# Exit status: the number of modes that failed.
+
+ZT=/tests/ztrace
+K=$(uname -r)
+L=${ZT_CGROUP:-v2}
+W=/tmp/zt
+fails=0
+mkdir -p $W/www $W/tmp
+echo "hello from pong" >$W/www/index.html
+
+matrix() { echo "ZT-MATRIX $K $L $*"; }
+
+if [ -z "$ZT_CGROUP2" ]; then
+	for m in auto fentry kprobe tracepoint; do
+		matrix "$m unsupported pure cgroup v1: not implemented yet (needs the v1 hierarchy read with CO-RE)"
+	done
+	exit 0
+fi
+CG=$ZT_CGROUP2
+
+# Containers: a cgroup and a network namespace each, a veth pair between.
+for c in pong ping; do mkdir -p $CG/$c && ip netns add $c || exit 1; done
+ip link add zt-pong type veth peer name zt-ping || exit 1
+ip link set zt-pong netns pong && ip link set zt-ping netns ping || exit 1
+ip -n pong addr add 10.231.9.2/24 dev zt-pong && ip -n pong link set zt-pong up && ip -n pong link set lo up
+ip -n ping addr add 10.231.9.3/24 dev zt-ping && ip -n ping link set zt-ping up && ip -n ping link set lo up
+in_ct() { c=$1; shift; sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$CG/$c" "$c" "$@"; }
+
+cat >$W/nginx.conf <<CONF
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid $W/nginx.pid;
+error_log $W/error.log warn;
+events { worker_connections 64; }
+http {
+	default_type text/html;
+	log_format zt '\$status \$request_method \$request_uri';
+	access_log $W/access.log zt;
+	client_body_temp_path $W/tmp/body;
+	proxy_temp_path $W/tmp/proxy;
+	fastcgi_temp_path $W/tmp/fastcgi;
+	uwsgi_temp_path $W/tmp/uwsgi;
+	scgi_temp_path $W/tmp/scgi;
+	server {
+		listen 10.231.9.2:8080;
+		root $W/www;
+		location = /status/404 { return 404; }
+		location = /status/201 { return 201 "created\n"; }
+	}
+}
+CONF
+in_ct pong /tests/nginx -p $W/ -e $W/error.log -c $W/nginx.conf >$W/nginx.out 2>&1 &
+i=0
+until grep -q ':1F90 ' /proc/$(cat $W/nginx.pid 2>/dev/null || echo 1)/net/tcp 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 300 ] || { echo "nginx did not start: $(cat $W/nginx.out $W/error.log 2>/dev/null)"; exit 1; }
+	sleep 0.1
+done
+
+URL=http://10.231.9.2:8080
+for m in auto fentry kprobe tracepoint; do
+	out=$W/spans.$m err=$W/err.$m
+	: >$W/access.log
+	$ZT --cgroup pong --cgroup ping --json --hooks $m >$out 2>$err &
+	zpid=$!
+	i=0
+	while ! grep -q '^ztrace: tracing' $err; do
+		if ! kill -0 $zpid 2>/dev/null; then
+			wait $zpid
+			rc=$?
+			if [ $rc = 2 ] && [ $m != auto ] && grep -q 'hook for .* works on this kernel' $err; then
+				matrix "$m unsupported $(grep 'hook for' $err | head -1)"
+			elif [ $rc = 2 ] && [ $m != auto ] && grep -q 'implementation of .* yet' $err; then
+				matrix "$m not-built $(grep 'implementation of' $err | head -1)"
+			else
+				matrix "$m fail exit $rc: $(grep -v '^libbpf' $err | head -3 | tr '\n' ' ')"
+				fails=$((fails + 1))
+				# The verifier's word, for the console log.
+				$ZT --cgroup pong --json --hooks $m -v -d 1 2>&1 | grep -v '^libbpf: elf\|^libbpf: sec\|^libbpf: map' | tail -40
+			fi
+			continue 2
+		fi
+		i=$((i + 1))
+		[ $i -lt 1200 ] || break
+		sleep 0.1
+	done
+	hooks=$(sed -n 's/.*hooks: \([^;]*\);.*/\1/p' $err | tr ' ' ',')
+	in_ct ping /tests/curl -sS -o /dev/null -o /dev/null -o /dev/null \
+		$URL/ $URL/status/404 $URL/index.html
+	in_ct ping /tests/curl -sS -o /dev/null $URL/status/201
+	sleep 1
+	kill -INT $zpid
+	wait $zpid
+	rc=$?
+	srv=$(grep -c '"kind":"server"' $out)
+	cli=$(grep -c '"kind":"client"' $out)
+	logged=$(awk '{printf "%s%s %s", (NR > 1 ? "," : ""), $1, $3}' $W/access.log)
+	got=$(grep '"kind":"server"' $out | sed 's/.*"target":"\([^"]*\)","status":\([0-9]*\).*/\2 \1/' | paste -sd, -)
+	gotc=$(grep '"kind":"client"' $out | sed 's/.*"target":"\([^"]*\)","status":\([0-9]*\).*/\2 \1/' | paste -sd, -)
+	if [ $rc = 0 ] && [ "$srv" = 4 ] && [ "$cli" = 4 ] && [ "$got" = "$logged" ] && [ "$gotc" = "$logged" ]; then
+		matrix "$m pass hooks=$hooks server=$srv client=$cli"
+	else
+		matrix "$m fail hooks=$hooks rc=$rc server=$srv client=$cli nginx=[$logged] server=[$got] client=[$gotc] $(grep summary $err | cut -c1-200)"
+		fails=$((fails + 1))
+	fi
+done
+if [ $fails != 0 ]; then
+	echo "nginx's logs:"
+	tail -5 $W/access.log $W/error.log
+fi
+kill $(cat $W/nginx.pid) 2>/dev/null
+exit $fails
