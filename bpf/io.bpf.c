@@ -98,7 +98,14 @@ int BPF_PROG(zt_fexit_send, struct sock *sk, struct msghdr *msg, size_t size, in
 	return zt_handle_io(sk, ret, 0, ZT_DIR_OUT);
 }
 
-/* 5.19 and later: tcp_recvmsg(sk, msg, len, flags, addr_len). */
+/* 7.x: tcp_recvmsg(sk, msg, len, flags). */
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(zt_fexit_recv4, struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
+{
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+}
+
+/* 5.19 to 6.x: tcp_recvmsg(sk, msg, len, flags, addr_len). */
 SEC("fexit/tcp_recvmsg")
 int BPF_PROG(zt_fexit_recv, struct sock *sk, struct msghdr *msg, size_t len, int flags,
 	     int *addr_len, int ret)

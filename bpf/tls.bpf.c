@@ -26,15 +26,6 @@ static __always_inline bool zt_tls_traced(__u64 *cgid, __u64 *pid_tgid)
 	return (*pid_tgid >> 32) != zt_self_tgid;
 }
 
-static __always_inline void zt_tls_op_set(const struct zt_tls_op *op)
-{
-	struct zt_tls_op *cur = bpf_task_storage_get(&zt_tls_ops, bpf_get_current_task_btf(), NULL,
-						     BPF_LOCAL_STORAGE_GET_F_CREATE);
-
-	if (cur)
-		*cur = *op;
-}
-
 static __always_inline int zt_tls_write_entry(void *ssl, const void *buf, __u64 num)
 {
 	struct zt_tls_op op = { .ssl = (__u64)ssl, .buf = (__u64)buf, .dir = ZT_DIR_OUT };

@@ -42,12 +42,50 @@ struct {
 	__type(value, struct zt_tls_op);
 } zt_tls_ops SEC(".maps") __weak;
 
+/*
+ * The same, keyed by pid_tgid, where uprobe programs cannot use task
+ * storage (before 6.2): chosen at load (zt_tls_ops_in_hash). Bound: 16384
+ * threads, LRU.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct zt_tls_op);
+} zt_tls_ops_hash SEC(".maps") __weak;
+
+const volatile bool zt_tls_ops_in_hash __weak = false;
+
 /* The current thread's call in progress, or NULL. */
 static __always_inline struct zt_tls_op *zt_tls_op_current(void)
 {
-	struct zt_tls_op *op = bpf_task_storage_get(&zt_tls_ops, bpf_get_current_task_btf(), NULL, 0);
+	struct zt_tls_op *op;
 
+	if (zt_tls_ops_in_hash) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		op = bpf_map_lookup_elem(&zt_tls_ops_hash, &id);
+	} else {
+		op = bpf_task_storage_get(&zt_tls_ops, bpf_get_current_task_btf(), NULL, 0);
+	}
 	return op && op->ssl ? op : NULL;
+}
+
+/* Records the current thread's call. */
+static __always_inline void zt_tls_op_set(const struct zt_tls_op *op)
+{
+	struct zt_tls_op *cur;
+
+	if (zt_tls_ops_in_hash) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		bpf_map_update_elem(&zt_tls_ops_hash, &id, op, BPF_ANY);
+		return;
+	}
+	cur = bpf_task_storage_get(&zt_tls_ops, bpf_get_current_task_btf(), NULL,
+				   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (cur)
+		*cur = *op;
 }
 
 struct zt_tls_key {

@@ -27,6 +27,8 @@ struct zt_hook_impl {
 };
 
 static const struct zt_hook_impl impls[] = {
+	{ "io", ZT_HOOK_FENTRY, { "zt_fexit_send", "zt_fexit_recv4" },
+	  { "tcp_sendmsg", "tcp_recvmsg" }, { 3, 4 } },
 	{ "io", ZT_HOOK_FENTRY, { "zt_fexit_send", "zt_fexit_recv" },
 	  { "tcp_sendmsg", "tcp_recvmsg" }, { 3, 5 } },
 	{ "io", ZT_HOOK_FENTRY, { "zt_fexit_send", "zt_fexit_recv_nb" },

@@ -19,7 +19,7 @@ static const char *const tls_progs[] = {
 };
 
 static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o, bool with_tls,
-			 bool quiet);
+			 bool ops_in_hash, bool quiet);
 
 int zt_bpf_load(struct zt_bpf *b, const struct zt_load_opts *o)
 {
@@ -27,14 +27,16 @@ int zt_bpf_load(struct zt_bpf *b, const struct zt_load_opts *o)
 	int ret;
 
 	b->tls = o->tls;
-	ret = open_and_load(b, o, b->tls, b->tls);
+	ret = open_and_load(b, o, b->tls, false, b->tls);
+	/* Before 6.2 uprobe programs cannot use task storage: calls in
+	 * progress go to a hash instead. */
+	if (ret == -EAGAIN)
+		ret = open_and_load(b, o, true, true, true);
 	if (ret == -EAGAIN) {
-		/* Before 6.2 uprobe programs cannot use task storage: the rest
-		 * of ztrace works without them. */
 		fprintf(stderr, "ztrace: tls: the OpenSSL probes do not load on this kernel; "
 				"HTTPS is counted as opaque (-v shows the verifier's log)\n");
 		b->tls = false;
-		ret = open_and_load(b, o, false, false);
+		ret = open_and_load(b, o, false, false, false);
 	}
 	if (ret)
 		return ret;
@@ -61,7 +63,7 @@ fail:
 /* Opens, configures, chooses hooks and loads. With `quiet`, a load failure
  * is not reported but returned as -EAGAIN (the caller retries without TLS). */
 static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o, bool with_tls,
-			 bool quiet)
+			 bool ops_in_hash, bool quiet)
 {
 	char err[256];
 	int ret;
@@ -77,6 +79,7 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o, bool wi
 	b->skel->rodata->zt_self_tgid = o->trace_self ? 0 : getpid();
 	b->skel->rodata->zt_announce_execs = o->announce_execs;
 	b->skel->rodata->zt_announce_forks = o->announce_forks;
+	b->skel->rodata->zt_tls_ops_in_hash = ops_in_hash;
 	ret = bpf_map__set_max_entries(b->skel->maps.zt_events, o->ringbuf_size);
 	if (ret) {
 		fprintf(stderr, "ztrace: ring buffer size %u refused: %s\n", o->ringbuf_size,

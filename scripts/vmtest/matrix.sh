@@ -25,13 +25,16 @@ VM=$ROOT/build/vmtest
 mkdir -p "$VM/etc"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$VM/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$VM/etc/group"
+[ -s "$VM/etc/cert.pem" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	-nodes -days 3650 -subj /CN=ztrace-vm -keyout "$VM/etc/key.pem" -out "$VM/etc/cert.pem" 2>/dev/null
 rm -f "$VM"/*-v1.log "$VM"/*-v2.log "$VM"/*-hybrid.log
 
 rc=0
 "$ROOT/scripts/vmtest/run.sh" --kernels "$KERNELS" --cgroup "$LAYOUTS" --timeout "${ZT_VM_TIMEOUT:-600}" -- \
 	"$ROOT/tests/vm/e2e.sh:/tests/run-in-vm.sh" "$ROOT/build/ztrace:/tests/ztrace" \
 	"$(command -v nginx):/tests/nginx" "$(command -v curl):/tests/curl" \
-	"$VM/etc/passwd:/etc/passwd" "$VM/etc/group:/etc/group" >"$VM/run.out" 2>&1 || rc=1
+	"$VM/etc/passwd:/etc/passwd" "$VM/etc/group:/etc/group" \
+	"$VM/etc/cert.pem:/tests/cert.pem" "$VM/etc/key.pem:/tests/key.pem" >"$VM/run.out" 2>&1 || rc=1
 
 {
 	printf '%-24s %-7s %-11s %-12s %s\n' KERNEL LAYOUT MODE RESULT DETAIL

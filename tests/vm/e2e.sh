@@ -4,12 +4,13 @@
 # End-to-end inside a stock kernel booted by scripts/vmtest/run.sh (as
 # /tests/run-in-vm.sh; `make vmtest` builds the image): nginx in cgroup+netns
 # "pong", curl in "ping" over a veth pair, and ztrace --cgroup pong --cgroup
-# ping in every hook mode (auto, fentry, kprobe, tracepoint). Per mode one
-# line on the console:
+# ping in every hook mode (auto, fentry, kprobe, tracepoint), over HTTP and
+# HTTPS (the OpenSSL probes). Per mode one line on the console:
 #   ZT-MATRIX <kernel> <layout> <mode> pass|fail|unsupported|not-built <detail>
 # unsupported: ztrace said the kernel lacks that mode (exit 2, its message
 # given); not-built: ztrace has no implementation of that mode yet; fail: it did not start otherwise, or the spans are not exactly
-# the 3 server and 3 client spans of the requests nginx logged.
+# the 6 server and 6 client spans of the requests nginx logged, the 4 of
+# HTTPS saying "tls": true.
 # Exit status: the number of modes that failed.
 
 ZT=/tests/ztrace
@@ -57,6 +58,9 @@ http {
 	scgi_temp_path $W/tmp/scgi;
 	server {
 		listen 10.231.9.2:8080;
+		listen 10.231.9.2:8443 ssl;
+		ssl_certificate /tests/cert.pem;
+		ssl_certificate_key /tests/key.pem;
 		root $W/www;
 		location = /status/404 { return 404; }
 		location = /status/201 { return 201 "created\n"; }
@@ -72,6 +76,7 @@ until grep -q ':1F90 ' /proc/$(cat $W/nginx.pid 2>/dev/null || echo 1)/net/tcp 2
 done
 
 URL=http://10.231.9.2:8080
+TLS_URL=https://10.231.9.2:8443
 for m in auto fentry kprobe tracepoint; do
 	out=$W/spans.$m err=$W/err.$m
 	: >$W/access.log
@@ -102,6 +107,8 @@ for m in auto fentry kprobe tracepoint; do
 	in_ct ping /tests/curl -sS -o /dev/null -o /dev/null -o /dev/null \
 		$URL/ $URL/status/404 $URL/index.html
 	in_ct ping /tests/curl -sS -o /dev/null $URL/status/201
+	# HTTPS: the OpenSSL probes (nginx and curl link libssl.so.3).
+	in_ct ping /tests/curl -sSk -o /dev/null -o /dev/null $TLS_URL/status/404 $TLS_URL/
 	sleep 1
 	kill -INT $zpid
 	wait $zpid
@@ -111,10 +118,12 @@ for m in auto fentry kprobe tracepoint; do
 	logged=$(awk '{printf "%s%s %s", (NR > 1 ? "," : ""), $1, $3}' $W/access.log)
 	got=$(grep '"kind":"server"' $out | sed 's/.*"target":"\([^"]*\)","status":\([0-9]*\).*/\2 \1/' | paste -sd, -)
 	gotc=$(grep '"kind":"client"' $out | sed 's/.*"target":"\([^"]*\)","status":\([0-9]*\).*/\2 \1/' | paste -sd, -)
-	if [ $rc = 0 ] && [ "$srv" = 4 ] && [ "$cli" = 4 ] && [ "$got" = "$logged" ] && [ "$gotc" = "$logged" ]; then
-		matrix "$m pass hooks=$hooks server=$srv client=$cli"
+	tls=$(grep -c '"tls":true' $out)
+	if [ $rc = 0 ] && [ "$srv" = 6 ] && [ "$cli" = 6 ] && [ "$tls" = 4 ] && [ "$got" = "$logged" ] &&
+		[ "$gotc" = "$logged" ]; then
+		matrix "$m pass hooks=$hooks server=$srv client=$cli tls=$tls"
 	else
-		matrix "$m fail hooks=$hooks rc=$rc server=$srv client=$cli nginx=[$logged] server=[$got] client=[$gotc] $(grep summary $err | cut -c1-200)"
+		matrix "$m fail hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls nginx=[$logged] server=[$got] client=[$gotc] $(grep summary $err | cut -c1-200)"
 		fails=$((fails + 1))
 	fi
 done
