@@ -23,7 +23,7 @@ static __always_inline void zt_on_established(struct sock *sk, int oldstate)
 
 	if (!zt_cgroup_id_traced(cgid))
 		return;
-	st = bpf_sk_storage_get(&zt_socks, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	st = zt_sock_state_fresh(sk);
 	if (!st) {
 		zt_count(ZT_CNT_SK_STORAGE_FAIL);
 		return;
@@ -35,13 +35,16 @@ static __always_inline void zt_on_established(struct sock *sk, int oldstate)
 static __always_inline void zt_on_close(struct sock *sk)
 {
 	struct zt_close_event *e;
-	struct zt_sock *st = bpf_sk_storage_get(&zt_socks, sk, NULL, 0);
+	struct zt_sock *st = zt_sock_state(sk, false);
 
-	if (!st || !st->conn_id)
+	if (!st || !st->conn_id) {
+		zt_sock_state_drop(sk);
 		return;
+	}
 	e = bpf_ringbuf_reserve(&zt_events, sizeof(*e), 0);
 	if (!e) {
 		zt_count(ZT_CNT_RB_FULL_CLOSE);
+		zt_sock_state_drop(sk);
 		return;
 	}
 	e->hdr.type = ZT_EV_CLOSE;
@@ -52,6 +55,7 @@ static __always_inline void zt_on_close(struct sock *sk)
 	st->conn_id = 0;
 	bpf_ringbuf_submit(e, zt_rb_flags());
 	zt_count(ZT_CNT_EV_CLOSE);
+	zt_sock_state_drop(sk);
 }
 
 static __always_inline int zt_handle_state(struct sock *sk, int oldstate, int newstate)
@@ -64,6 +68,13 @@ static __always_inline int zt_handle_state(struct sock *sk, int oldstate, int ne
 	else if (newstate == ZT_TCP_CLOSE)
 		zt_on_close(sk);
 	return 0;
+}
+
+/* kprobe hooks: the same function, at entry. */
+SEC("kprobe/tcp_set_state")
+int BPF_KPROBE(zt_kp_state, struct sock *sk, int state)
+{
+	return zt_handle_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
 }
 
 SEC("tp_btf/inet_sock_set_state")

@@ -35,7 +35,7 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 	if (ret <= 0 && !op)
 		return 0;
 
-	st = bpf_sk_storage_get(&zt_socks, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	st = zt_sock_state(sk, true);
 	if (!st) {
 		zt_count(ZT_CNT_SK_STORAGE_FAIL);
 		return 0;
@@ -119,4 +119,85 @@ int BPF_PROG(zt_fexit_recv_nb, struct sock *sk, struct msghdr *msg, size_t len, 
 	     int flags, int *addr_len, int ret)
 {
 	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+}
+
+/*
+ * kprobe hooks (where neither fentry nor the tracepoints work): the socket
+ * and flags at entry, the byte count at return. A call whose return probe
+ * never fired (kretprobes can miss under load) is found when the thread's
+ * next call comes, and counted.
+ */
+struct zt_io_call {
+	__u64 sk;
+	__s32 flags;
+	__u8 dir;
+	__u8 pad[3];
+};
+
+/*
+ * Calls in progress. key: pid_tgid (u64); value: struct zt_io_call. Bound:
+ * 16384 threads, LRU; an entry goes at its return.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct zt_io_call);
+} zt_io_calls SEC(".maps");
+
+static __always_inline int zt_io_enter(struct sock *sk, int flags, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct zt_io_call c = { .sk = (__u64)sk, .flags = flags, .dir = dir };
+
+	if (bpf_map_update_elem(&zt_io_calls, &id, &c, BPF_NOEXIST)) {
+		zt_count(ZT_CNT_KRETPROBE_MISSED);
+		bpf_map_update_elem(&zt_io_calls, &id, &c, BPF_ANY);
+	}
+	return 0;
+}
+
+static __always_inline int zt_io_return(int ret, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct zt_io_call *c = bpf_map_lookup_elem(&zt_io_calls, &id);
+	struct zt_io_call call;
+
+	if (!c || c->dir != dir)
+		return 0;
+	call = *c;
+	bpf_map_delete_elem(&zt_io_calls, &id);
+	return zt_handle_io((struct sock *)call.sk, ret, call.flags, dir);
+}
+
+SEC("kprobe/tcp_sendmsg")
+int BPF_KPROBE(zt_kp_send, struct sock *sk)
+{
+	return zt_io_enter(sk, 0, ZT_DIR_OUT);
+}
+
+SEC("kretprobe/tcp_sendmsg")
+int BPF_KRETPROBE(zt_krp_send, int ret)
+{
+	return zt_io_return(ret, ZT_DIR_OUT);
+}
+
+/* flags is the fourth parameter from 5.19 on, the fifth before. */
+SEC("kprobe/tcp_recvmsg")
+int BPF_KPROBE(zt_kp_recv, struct sock *sk, struct msghdr *msg, size_t len, int flags)
+{
+	return zt_io_enter(sk, flags, ZT_DIR_IN);
+}
+
+SEC("kprobe/tcp_recvmsg")
+int BPF_KPROBE(zt_kp_recv_nb, struct sock *sk, struct msghdr *msg, size_t len, int nonblock,
+	       int flags)
+{
+	return zt_io_enter(sk, flags, ZT_DIR_IN);
+}
+
+SEC("kretprobe/tcp_recvmsg")
+int BPF_KRETPROBE(zt_krp_recv, int ret)
+{
+	return zt_io_return(ret, ZT_DIR_IN);
 }

@@ -43,6 +43,72 @@ static __always_inline void zt_sock_tuple(const struct sock *sk, struct zt_conn_
 }
 
 /*
+ * Where per-socket state lives. Socket storage (freed with the socket) and
+ * socket cookies are not available to kprobe programs: with kprobe hooks
+ * (zt_sock_in_hash, set at load) the state lives in a hash keyed by the
+ * socket's address, dropped at TCP_CLOSE, and connection ids are made here.
+ * The flag is a load-time constant: the verifier never walks the branch a
+ * program type may not take.
+ */
+const volatile bool zt_sock_in_hash __weak = false;
+
+/*
+ * key: struct sock address (u64); value: struct zt_sock. Bound: 65536, LRU
+ * (a socket freed without passing TCP_CLOSE, say one that never connected,
+ * ages out); reset at each handshake, so a reused address starts afresh.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct zt_sock);
+} zt_socks_hash SEC(".maps") __weak;
+
+static __always_inline struct zt_sock *zt_sock_state(struct sock *sk, bool create)
+{
+	if (zt_sock_in_hash) {
+		__u64 key = (__u64)sk;
+		struct zt_sock *st = bpf_map_lookup_elem(&zt_socks_hash, &key);
+		struct zt_sock fresh = {};
+
+		if (st || !create)
+			return st;
+		bpf_map_update_elem(&zt_socks_hash, &key, &fresh, BPF_NOEXIST);
+		return bpf_map_lookup_elem(&zt_socks_hash, &key);
+	}
+	return bpf_sk_storage_get(&zt_socks, sk, NULL, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+}
+
+/* A handshake: whatever an earlier socket at this address left is gone. */
+static __always_inline struct zt_sock *zt_sock_state_fresh(struct sock *sk)
+{
+	if (zt_sock_in_hash) {
+		__u64 key = (__u64)sk;
+		struct zt_sock fresh = {};
+
+		bpf_map_update_elem(&zt_socks_hash, &key, &fresh, BPF_ANY);
+	}
+	return zt_sock_state(sk, true);
+}
+
+static __always_inline void zt_sock_state_drop(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	if (zt_sock_in_hash)
+		bpf_map_delete_elem(&zt_socks_hash, &key);
+}
+
+/* Unique for the boot: the socket cookie, or (kprobe hooks) a timestamp
+ * with the CPU in its low bits. */
+static __always_inline __u64 zt_sock_id(struct sock *sk)
+{
+	if (zt_sock_in_hash)
+		return (bpf_ktime_get_ns() << 8) | (bpf_get_smp_processor_id() & 0xff) | 1;
+	return bpf_get_socket_cookie(sk);
+}
+
+/*
  * Tell userspace about a socket, once. Until the record is in the ring the
  * state stays unannounced (conn_id 0) and the next event tries again, so a
  * full ring delays a connection's tuple but never loses it for good.
@@ -62,7 +128,7 @@ static __always_inline bool zt_sock_announce(struct sock *sk, struct zt_sock *st
 	__builtin_memset(e, 0, sizeof(*e));
 	e->hdr.type = ZT_EV_CONN;
 	e->hdr.ts_ns = ts;
-	e->hdr.conn_id = bpf_get_socket_cookie(sk);
+	e->hdr.conn_id = zt_sock_id(sk);
 	e->cgroup_id = cgid;
 	e->role = st->role;
 	e->origin = origin;

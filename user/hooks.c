@@ -2,7 +2,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/perf_event.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -11,7 +16,7 @@
 
 #include "hooks.h"
 
-#define ZT_HOOK_PROGS 3
+#define ZT_HOOK_PROGS 4
 
 /*
  * The implementations. A new flavour of a hook is a row here plus its
@@ -37,6 +42,15 @@ static const struct zt_hook_impl impls[] = {
 	  { "sock_send_length", "sock_recv_length" } },
 	{ "state", ZT_HOOK_TP_BTF, { "zt_tp_btf_state" }, { "inet_sock_set_state" } },
 	{ "state", ZT_HOOK_FENTRY, { "zt_fentry_state" }, { "tcp_set_state" } },
+	/* kprobe + kretprobe: recvmsg's flags sit fourth from 5.19 on (both
+	 * the 4- and 5-parameter prototypes), fifth before. */
+	{ "io", ZT_HOOK_KPROBE, { "zt_kp_send", "zt_krp_send", "zt_kp_recv", "zt_krp_recv" },
+	  { "tcp_sendmsg", "tcp_sendmsg", "tcp_recvmsg", "tcp_recvmsg" }, { 0, 0, 4, 0 } },
+	{ "io", ZT_HOOK_KPROBE, { "zt_kp_send", "zt_krp_send", "zt_kp_recv", "zt_krp_recv" },
+	  { "tcp_sendmsg", "tcp_sendmsg", "tcp_recvmsg", "tcp_recvmsg" }, { 0, 0, 5, 0 } },
+	{ "io", ZT_HOOK_KPROBE, { "zt_kp_send", "zt_krp_send", "zt_kp_recv_nb", "zt_krp_recv" },
+	  { "tcp_sendmsg", "tcp_sendmsg", "tcp_recvmsg", "tcp_recvmsg" }, { 0, 0, 6, 0 } },
+	{ "state", ZT_HOOK_KPROBE, { "zt_kp_state" }, { "tcp_set_state" } },
 };
 
 static const char *const logical_hooks[] = { "io", "state" };
@@ -107,6 +121,38 @@ static bool probe_btf_attach(const char *target, enum bpf_attach_type type)
 	return link >= 0;
 }
 
+/* The same for a kprobe: a trivial kprobe program on a kprobe perf event. */
+static bool probe_kprobe(const char *func)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	struct perf_event_attr attr = { .size = sizeof(attr) };
+	int type = 0, fd, pfd;
+	bool ok;
+	FILE *f = fopen("/sys/bus/event_source/devices/kprobe/type", "re");
+
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &type) != 1)
+		type = -1;
+	fclose(f);
+	if (type < 0)
+		return false;
+	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, NULL);
+	if (fd < 0)
+		return false;
+	attr.type = type;
+	attr.config1 = (uint64_t)(uintptr_t)func;
+	pfd = syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	ok = pfd >= 0 && !ioctl(pfd, PERF_EVENT_IOC_SET_BPF, fd);
+	if (pfd >= 0)
+		close(pfd);
+	close(fd);
+	return ok;
+}
+
 static bool probe_target(enum zt_hook_kind kind, const char *target)
 {
 	switch (kind) {
@@ -114,6 +160,8 @@ static bool probe_target(enum zt_hook_kind kind, const char *target)
 		return probe_btf_attach(target, BPF_TRACE_RAW_TP);
 	case ZT_HOOK_FENTRY:
 		return probe_btf_attach(target, BPF_TRACE_FENTRY);
+	case ZT_HOOK_KPROBE:
+		return probe_kprobe(target);
 	default:
 		return false; /* no implementation of this kind in this build */
 	}
@@ -166,7 +214,10 @@ static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *de
 int zt_hooks_select(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, int descsz,
 		    char *err, int errsz)
 {
-	int ret = select_hooks(obj, mode, desc, descsz, err, errsz);
+	int ret;
+
+	memset(chosen_kinds, 0, sizeof(chosen_kinds));
+	ret = select_hooks(obj, mode, desc, descsz, err, errsz);
 
 	btf__free(vmlinux_btf);
 	vmlinux_btf = NULL;
@@ -218,6 +269,11 @@ static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *de
 			off = descsz - 1;
 	}
 	return 0;
+}
+
+bool zt_hooks_chosen(enum zt_hook_kind kind)
+{
+	return kind < ZT_HOOK_KINDS && chosen_kinds[kind];
 }
 
 bool zt_hooks_need_tracefs(void)

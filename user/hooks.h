@@ -42,6 +42,9 @@ const char *zt_hook_kind_name(enum zt_hook_kind k);
 int zt_hooks_select(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, int descsz,
 		    char *err, int errsz);
 
+/* True when the last selection chose `kind` for some hook. */
+bool zt_hooks_chosen(enum zt_hook_kind kind);
+
 /* True when a chosen hook kind needs tracefs mounted (classic tracepoints). */
 bool zt_hooks_need_tracefs(void);
 

@@ -92,6 +92,8 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o, bool wi
 		fprintf(stderr, "ztrace: %s\n", err);
 		goto fail;
 	}
+	/* kprobe programs have no socket storage: state in a hash for all. */
+	b->skel->rodata->zt_sock_in_hash = zt_hooks_chosen(ZT_HOOK_KPROBE);
 	if (zt_hooks_need_tracefs() && (ret = zt_tracefs_ensure()))
 		goto fail;
 	for (unsigned i = 0; !with_tls && i < sizeof(tls_progs) / sizeof(tls_progs[0]); i++) {
