@@ -21,6 +21,17 @@ static __always_inline void zt_on_established(struct sock *sk, int oldstate)
 	struct zt_sock *st;
 	__u64 cgid = zt_sock_cgroup_id(sk);
 
+	/* Pure v1: a socket carries no v1 cgroup to judge by here. Its role is
+	 * kept for every socket; the first traced send or receive, in the
+	 * owner's task, announces it. */
+	if (zt_v1_ssid >= 0) {
+		st = zt_sock_state_fresh(sk);
+		if (st)
+			st->role = oldstate == ZT_TCP_SYN_SENT ? ZT_ROLE_CLIENT : ZT_ROLE_SERVER;
+		else
+			zt_count(ZT_CNT_SK_STORAGE_FAIL);
+		return;
+	}
 	if (!zt_cgroup_id_traced(cgid))
 		return;
 	st = zt_sock_state_fresh(sk);

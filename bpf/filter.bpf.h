@@ -7,8 +7,55 @@
 #define ZT_FILTER_BPF_H
 
 #include "maps.bpf.h"
+#include <bpf/bpf_core_read.h>
 
 enum { ZT_VERDICT_TRACED = 1, ZT_VERDICT_SKIP = 2 };
+
+/*
+ * Pure cgroup v1 hosts (no cgroup2 mounted): bpf_get_current_cgroup_id()
+ * names the default hierarchy's root for every task there, so containers
+ * are told apart by the task's cgroup in one v1 hierarchy instead, read
+ * with CO-RE: task->cgroups->subsys[ssid]->cgroup->kn. Set at load: the
+ * controller's subsystem id, or -1 (cgroup2).
+ */
+const volatile int zt_v1_ssid __weak = -1;
+
+static __always_inline struct kernfs_node *zt_v1_current_kn(void)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct cgroup_subsys_state *css = NULL;
+	struct css_set *cgs = BPF_CORE_READ(t, cgroups);
+
+	if (!cgs)
+		return NULL;
+	bpf_core_read(&css, sizeof(css), &cgs->subsys[zt_v1_ssid & 15]);
+	return css ? BPF_CORE_READ(css, cgroup, kn) : NULL;
+}
+
+/* 6.15 renamed kernfs_node.parent to __parent (RCU-protected now). */
+struct kernfs_node___new {
+	struct kernfs_node *__parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *zt_kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(((struct kernfs_node___new *)kn)->__parent))
+		return BPF_CORE_READ((struct kernfs_node___new *)kn, __parent);
+	return BPF_CORE_READ(kn, parent);
+}
+
+/* The v1 ancestors walk: the cgroup and its parents, by kernfs node. */
+static __always_inline __u8 zt_v1_verdict(struct kernfs_node *kn)
+{
+	for (int lvl = 0; lvl < ZT_CGROUP_MAX_DEPTH && kn; lvl++) {
+		__u64 anc = BPF_CORE_READ(kn, id);
+
+		if (bpf_map_lookup_elem(&zt_traced_cgroups, &anc))
+			return ZT_VERDICT_TRACED;
+		kn = zt_kn_parent(kn);
+	}
+	return ZT_VERDICT_SKIP;
+}
 
 /*
  * A cgroup seen for the first time (say, created under a selected container
@@ -17,11 +64,18 @@ enum { ZT_VERDICT_TRACED = 1, ZT_VERDICT_SKIP = 2 };
  */
 static __always_inline bool zt_current_cgroup_traced(__u64 *cgid)
 {
-	__u64 id = bpf_get_current_cgroup_id();
+	struct kernfs_node *kn = NULL;
 	__u8 verdict = ZT_VERDICT_SKIP, *cached;
 	struct zt_verdict_last *last;
 	__u32 zero = 0;
+	__u64 id;
 
+	if (zt_v1_ssid >= 0) {
+		kn = zt_v1_current_kn();
+		id = kn ? BPF_CORE_READ(kn, id) : 0;
+	} else {
+		id = bpf_get_current_cgroup_id();
+	}
 	*cgid = id;
 	if (zt_trace_all)
 		return true;
@@ -34,6 +88,10 @@ static __always_inline bool zt_current_cgroup_traced(__u64 *cgid)
 		goto out;
 	}
 
+	if (zt_v1_ssid >= 0) {
+		verdict = zt_v1_verdict(kn);
+		goto store;
+	}
 	for (int lvl = 0; lvl < ZT_CGROUP_MAX_DEPTH; lvl++) {
 		__u64 anc = bpf_get_current_ancestor_cgroup_id(lvl);
 
@@ -46,6 +104,7 @@ static __always_inline bool zt_current_cgroup_traced(__u64 *cgid)
 		if (anc == id)
 			break;
 	}
+store:
 	bpf_map_update_elem(&zt_cgroup_verdict, &id, &verdict, BPF_ANY);
 out:
 	if (last) {

@@ -238,6 +238,62 @@ int zt_cgroup2_find_root(const char *mountinfo, char *out, size_t outsz)
 	return fr.found ? fr.ret : -ENOENT;
 }
 
+/* ---- pure cgroup v1 ---- */
+
+/*
+ * The controllers a runtime gives every container a cgroup in, best first:
+ * pids is small and everywhere since 4.3; memory v1 is gone from 6.12.
+ */
+static const char *const v1_preferred[] = { "pids", "cpu", "cpuacct", "memory", "devices",
+					    "freezer", "blkio", "cpuset" };
+
+/* The controller whose /proc/PID/cgroup line places a process;
+ * empty: cgroup2 ("0::" lines). Set once by zt_cgroup1_pick. */
+static char v1_controller[32];
+
+struct pick_v1 {
+	const char *controller;
+	char *out;
+	size_t outsz;
+	bool found;
+};
+
+static bool opts_have(const char *opts, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = opts; (p = strstr(p, word)); p += n)
+		if ((p == opts || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static bool on_v1_controller(void *ctx, const struct mount *m)
+{
+	struct pick_v1 *pv = ctx;
+
+	if (strcmp(m->fstype, "cgroup") || strcmp(m->root, "/") ||
+	    !opts_have(m->superopts, pv->controller))
+		return false;
+	pv->found = snprintf(pv->out, pv->outsz, "%s", m->point) < (int)pv->outsz;
+	return pv->found;
+}
+
+int zt_cgroup1_pick(const char *mountinfo, char *root, size_t rootsz, char *controller,
+		    size_t csz)
+{
+	for (unsigned i = 0; i < sizeof(v1_preferred) / sizeof(v1_preferred[0]); i++) {
+		struct pick_v1 pv = { v1_preferred[i], root, rootsz, false };
+
+		if (for_each_mount(mountinfo, on_v1_controller, &pv) || !pv.found)
+			continue;
+		snprintf(controller, csz, "%s", v1_preferred[i]);
+		snprintf(v1_controller, sizeof(v1_controller), "%s", v1_preferred[i]);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 struct v1_match {
 	const char *path;
 	char rest[ZT_CGROUP_PATH_MAX];
@@ -326,7 +382,8 @@ int zt_cgroup_resolve_path(const char *root, const char *mountinfo, const char *
 
 /* ---- --pid ---- */
 
-/* The path of the "0::" line of a /proc/PID/cgroup file; -ENODATA if none. */
+/* The process's path in the traced hierarchy: its "0::" line, or on a pure
+ * v1 host the line of the chosen controller ("5:pids:/a/b"). */
 static int read_cgroup2_line(FILE *f, char *rel, size_t relsz)
 {
 	char *line = NULL;
@@ -334,10 +391,23 @@ static int read_cgroup2_line(FILE *f, char *rel, size_t relsz)
 	int ret = -ENODATA;
 
 	while (getline(&line, &cap, f) > 0) {
-		if (!starts_with(line, "0::"))
-			continue;
+		char *path = NULL;
+
 		line[strcspn(line, "\n")] = 0;
-		ret = snprintf(rel, relsz, "%s", line + 3) >= (int)relsz ? -ENAMETOOLONG : 0;
+		if (!v1_controller[0] && starts_with(line, "0::")) {
+			path = line + 3;
+		} else if (v1_controller[0]) {
+			char *c = strchr(line, ':'), *e = c ? strchr(c + 1, ':') : NULL;
+
+			if (!e)
+				continue;
+			*e = 0;
+			if (opts_have(c + 1, v1_controller))
+				path = e + 1;
+		}
+		if (!path)
+			continue;
+		ret = snprintf(rel, relsz, "%s", path) >= (int)relsz ? -ENAMETOOLONG : 0;
 		break;
 	}
 	free(line);

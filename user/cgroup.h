@@ -29,6 +29,17 @@
 int zt_cgroup2_find_root(const char *mountinfo, char *out, size_t outsz);
 
 /*
+ * Pure cgroup v1 (no cgroup2 mounted): picks the hierarchy containers are
+ * told apart by, the first mounted of pids, cpu, cpuacct, memory, devices,
+ * freezer, blkio, cpuset. Writes its mount point to `root` and controller
+ * name to `controller`; from then on process paths (--pid, the TLS scan)
+ * are read from that controller's line of /proc/PID/cgroup. Returns 0 or
+ * -ENOENT.
+ */
+int zt_cgroup1_pick(const char *mountinfo, char *root, size_t rootsz, char *controller,
+		    size_t csz);
+
+/*
  * --cgroup ARG: an absolute cgroup2 directory, a path relative to the cgroup2
  * root ("ztrace-test/pong" or "/ztrace-test/pong"), or on a hybrid host a
  * cgroup v1 directory (e.g. /sys/fs/cgroup/cpu/x/y), mapped to its cgroup2

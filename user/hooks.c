@@ -271,6 +271,28 @@ static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *de
 	return 0;
 }
 
+int zt_kernel_cgroup_ssid(const char *controller)
+{
+	char name[64];
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	int id, ret = -ENOENT;
+
+	if (!btf)
+		return -errno;
+	/* blkio's subsystem is io in the kernel's own names. */
+	snprintf(name, sizeof(name), "%s_cgrp_id", strcmp(controller, "blkio") ? controller : "io");
+	id = btf__find_by_name_kind(btf, "cgroup_subsys_id", BTF_KIND_ENUM);
+	t = id < 0 ? NULL : btf__type_by_id(btf, id);
+	e = t ? btf_enum(t) : NULL;
+	for (int i = 0; e && i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(btf, e[i].name_off), name))
+			ret = e[i].val;
+	btf__free(btf);
+	return ret;
+}
+
 bool zt_hooks_chosen(enum zt_hook_kind kind)
 {
 	return kind < ZT_HOOK_KINDS && chosen_kinds[kind];

@@ -42,6 +42,13 @@ const char *zt_hook_kind_name(enum zt_hook_kind k);
 int zt_hooks_select(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, int descsz,
 		    char *err, int errsz);
 
+/*
+ * A cgroup v1 controller's subsystem id ("pids" -> pids_cgrp_id) in the
+ * running kernel, from its BTF (the ids depend on the kernel's config, and
+ * /proc/cgroups no longer lists every subsystem). Returns it or -errno.
+ */
+int zt_kernel_cgroup_ssid(const char *controller);
+
 /* True when the last selection chose `kind` for some hook. */
 bool zt_hooks_chosen(enum zt_hook_kind kind);
 

@@ -80,6 +80,7 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o, bool wi
 	b->skel->rodata->zt_announce_execs = o->announce_execs;
 	b->skel->rodata->zt_announce_forks = o->announce_forks;
 	b->skel->rodata->zt_tls_ops_in_hash = ops_in_hash;
+	b->skel->rodata->zt_v1_ssid = o->v1_ssid;
 	ret = bpf_map__set_max_entries(b->skel->maps.zt_events, o->ringbuf_size);
 	if (ret) {
 		fprintf(stderr, "ztrace: ring buffer size %u refused: %s\n", o->ringbuf_size,

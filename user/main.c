@@ -19,6 +19,7 @@
 
 #include "cgroup.h"
 #include "drain.h"
+#include "hooks.h"
 #include "loader.h"
 #include "output/output.h"
 #include "tls/attach.h"
@@ -323,7 +324,9 @@ static void print_span(void *ctx, struct zt_span *s)
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = doc };
-	char root[ZT_CGROUP_PATH_MAX], desc[2048] = "every cgroup";
+	char root[ZT_CGROUP_PATH_MAX], desc[2048] = "every cgroup", layout[ZT_CGROUP_PATH_MAX + 64];
+	char v1_name[32];
+	int v1_ssid = -1;
 	uint64_t ids[MAX_SELECTIONS];
 	struct zt_bpf bpf = {};
 	struct zt_outbuf out;
@@ -344,9 +347,19 @@ int main(int argc, char **argv)
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
 		return die_usage("this kernel has no BTF (/sys/kernel/btf/vmlinux): ztrace needs "
 				 "a kernel built with CONFIG_DEBUG_INFO_BTF=y");
-	if (zt_cgroup2_find_root("/proc/self/mountinfo", root, sizeof(root)))
-		return die_usage("no cgroup2 mount in /proc/self/mountinfo: mount one "
+	if (!zt_cgroup2_find_root("/proc/self/mountinfo", root, sizeof(root))) {
+		snprintf(layout, sizeof(layout), "cgroup2 at %s", root);
+	} else if (!zt_cgroup1_pick("/proc/self/mountinfo", root, sizeof(root), v1_name,
+				    sizeof(v1_name))) {
+		v1_ssid = zt_kernel_cgroup_ssid(v1_name);
+		if (v1_ssid < 0)
+			return die_usage("cgroup v1: no subsystem id for %s in the kernel's BTF", v1_name);
+		snprintf(layout, sizeof(layout), "cgroup v1, the %s hierarchy at %s", v1_name, root);
+	} else {
+		return die_usage("no cgroup2 mount in /proc/self/mountinfo, nor a cgroup v1 hierarchy "
+				 "of pids, cpu, memory, devices, freezer, blkio or cpuset: mount one "
 				 "(mount -t cgroup2 none /sys/fs/cgroup/unified)");
+	}
 	if (!env.all && (ret = resolve_selections(root, ids, desc, sizeof(desc))))
 		return ret;
 
@@ -362,6 +375,7 @@ int main(int argc, char **argv)
 		.ringbuf_size = env.ringbuf_size,
 		.hooks = env.hooks,
 		.tls = !env.no_tls,
+		.v1_ssid = v1_ssid,
 		.announce_execs = !env.no_tls,
 		.announce_forks = !env.no_tls && env.tls_per_process,
 		.cgroup_ids = ids,
@@ -407,9 +421,9 @@ int main(int argc, char **argv)
 		zt_text_header(&out);
 		zt_outbuf_flush(&out);
 	}
-	fprintf(stderr, "ztrace: tracing %s%s; hooks: %s; capture %u bytes, ring buffer %u KiB\n",
-		desc, env.all ? "" : " and below", bpf.hooks_desc, env.capture_bytes,
-		env.ringbuf_size >> 10);
+	fprintf(stderr, "ztrace: tracing %s%s; hooks: %s; capture %u bytes, ring buffer %u KiB; "
+			"%s\n", desc, env.all ? "" : " and below", bpf.hooks_desc, env.capture_bytes,
+		env.ringbuf_size >> 10, layout);
 	if (tls)
 		tls_scan_running(tls);
 	/* Loading parsed the kernel's BTF (megabytes, several times over while

@@ -529,6 +529,47 @@ static void test_rel_within(void)
 	CHECK(zt_cgroup_rel_within("/", "/"));
 }
 
+/*
+ * Pure cgroup v1: the hierarchy picked (pids before cpu before memory; a
+ * named hierarchy has no controller), then process paths read from its
+ * line. Last: it switches how /proc/PID/cgroup is read for the process.
+ */
+static void test_v1_pick(void)
+{
+	char r[512], c[32], rel[256];
+
+	write_file(at("%s/mountinfo.v1", tmp),
+		   "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+		   "31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n"
+		   "32 30 0:29 /sub /mnt/pids-sub rw,relatime - cgroup cgroup rw,pids\n"
+		   "33 30 0:29 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
+		   "34 30 0:30 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+		   "39 30 0:36 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd\n");
+	CHECK_EQ_INT(zt_cgroup1_pick(at("%s/mountinfo.v1", tmp), r, sizeof(r), c, sizeof(c)), 0);
+	CHECK_EQ_STR(c, "pids");
+	CHECK_EQ_STR(r, "/sys/fs/cgroup/pids");
+	write_file(at("%s/mountinfo.v1cpu", tmp),
+		   "31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n"
+		   "34 30 0:30 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n");
+	CHECK_EQ_INT(zt_cgroup1_pick(at("%s/mountinfo.v1cpu", tmp), r, sizeof(r), c, sizeof(c)), 0);
+	CHECK_EQ_STR(c, "cpu");
+	CHECK_EQ_STR(r, "/sys/fs/cgroup/cpu,cpuacct");
+	CHECK_EQ_INT(zt_cgroup1_pick(at("%s/mountinfo.v2", tmp), r, sizeof(r), c, sizeof(c)), -ENOENT);
+
+	mkdir(at("%s/proc/4100", tmp), 0755);
+	write_file(at("%s/proc/4100/cgroup", tmp),
+		   "12:pids:/docker/abc\n11:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n"
+		   "0::/\n");
+	CHECK_EQ_INT(zt_cgroup_pid_rel(at("%s/proc", tmp), 4100, rel, sizeof(rel)), 0);
+	CHECK_EQ_STR(rel, "/docker/abc");
+	CHECK_EQ_INT(zt_cgroup1_pick(at("%s/mountinfo.v1cpu", tmp), r, sizeof(r), c, sizeof(c)), 0);
+	write_file(at("%s/proc/4100/cgroup", tmp), "12:pids:/docker/abc\n11:cpu,cpuacct:/docker/x\n");
+	CHECK_EQ_INT(zt_cgroup_pid_rel(at("%s/proc", tmp), 4100, rel, sizeof(rel)), 0);
+	CHECK_EQ_STR(rel, "/docker/x");
+	write_file(at("%s/proc/4100/cgroup", tmp), "12:pids:/docker/abc\n0::/\n");
+	CHECK_EQ_INT(zt_cgroup_pid_rel(at("%s/proc", tmp), 4100, rel, sizeof(rel)), -ENODATA);
+}
+
 int main(void)
 {
 	build_fixture();
@@ -541,6 +582,7 @@ int main(void)
 	test_names();
 	test_names_many();
 	test_names_live();
+	test_v1_pick();
 	if (!getenv("ZT_KEEP_FIXTURE"))
 		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return TEST_SUMMARY("test_cgroup");

@@ -23,21 +23,30 @@ echo "hello from pong" >$W/www/index.html
 
 matrix() { echo "ZT-MATRIX $K $L $*"; }
 
-if [ -z "$ZT_CGROUP2" ]; then
-	for m in auto fentry kprobe tracepoint; do
-		matrix "$m unsupported pure cgroup v1: not implemented yet (needs the v1 hierarchy read with CO-RE)"
-	done
-	exit 0
+# The hierarchies a container gets a cgroup in: cgroup2, or on a pure v1
+# host every v1 hierarchy (as runtimes do; ztrace picks one).
+if [ -n "$ZT_CGROUP2" ]; then
+	CGS=$ZT_CGROUP2
+else
+	CGS=$(awk '$3 == "cgroup" {print $2}' /proc/mounts)
 fi
-CG=$ZT_CGROUP2
 
 # Containers: a cgroup and a network namespace each, a veth pair between.
-for c in pong ping; do mkdir -p $CG/$c && ip netns add $c || exit 1; done
+for c in pong ping; do
+	for h in $CGS; do mkdir -p $h/$c || exit 1; done
+	ip netns add $c || exit 1
+done
 ip link add zt-pong type veth peer name zt-ping || exit 1
 ip link set zt-pong netns pong && ip link set zt-ping netns ping || exit 1
 ip -n pong addr add 10.231.9.2/24 dev zt-pong && ip -n pong link set zt-pong up && ip -n pong link set lo up
 ip -n ping addr add 10.231.9.3/24 dev zt-ping && ip -n ping link set zt-ping up && ip -n ping link set lo up
-in_ct() { c=$1; shift; sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$CG/$c" "$c" "$@"; }
+in_ct() {
+	c=$1
+	shift
+	sh -c 'c=$1; shift; for h in $CGS; do echo $$ >"$h/$c/cgroup.procs" || exit 1; done
+		exec ip netns exec "$c" "$@"' sh "$c" "$@"
+}
+export CGS
 
 cat >$W/nginx.conf <<CONF
 daemon off;
