@@ -44,8 +44,12 @@ static __always_inline struct kernfs_node *zt_kn_parent(struct kernfs_node *kn)
 	return BPF_CORE_READ(kn, parent);
 }
 
-/* The v1 ancestors walk: the cgroup and its parents, by kernfs node. */
-static __always_inline __u8 zt_v1_verdict(struct kernfs_node *kn)
+/* The ancestors walk by kernfs node, the cgroup and its parents: for v1,
+ * and for cgroup2 where tracing programs lack
+ * bpf_get_current_ancestor_cgroup_id() (before 5.12; zt_cgroup_walk, set
+ * at load). */
+const volatile bool zt_cgroup_walk __weak = false;
+static __always_inline __u8 zt_kn_verdict(struct kernfs_node *kn)
 {
 	for (int lvl = 0; lvl < ZT_CGROUP_MAX_DEPTH && kn; lvl++) {
 		__u64 anc = BPF_CORE_READ(kn, id);
@@ -89,7 +93,13 @@ static __always_inline bool zt_current_cgroup_traced(__u64 *cgid)
 	}
 
 	if (zt_v1_ssid >= 0) {
-		verdict = zt_v1_verdict(kn);
+		verdict = zt_kn_verdict(kn);
+		goto store;
+	}
+	if (zt_cgroup_walk) {
+		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+		verdict = zt_kn_verdict(BPF_CORE_READ(t, cgroups, dfl_cgrp, kn));
 		goto store;
 	}
 	for (int lvl = 0; lvl < ZT_CGROUP_MAX_DEPTH; lvl++) {

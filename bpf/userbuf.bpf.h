@@ -13,6 +13,7 @@
 #define ZT_USERBUF_BPF_H
 
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
 #if defined(__TARGET_ARCH_x86)
@@ -62,17 +63,54 @@ static __always_inline bool zt_iov_batch(struct zt_ubuf *u, __u64 at)
 	return true;
 }
 
+/*
+ * Kernels before 5.15 have no bpf_task_pt_regs(): there (zt_regs_from_stack,
+ * set at load) the saved registers are found where x86-64 keeps them, at
+ * the top of the task's kernel stack (task_pt_regs(): stack + THREAD_SIZE,
+ * 16 KiB without KASAN, minus one struct pt_regs), and read with probes.
+ */
+const volatile bool zt_regs_from_stack __weak = false;
+#define ZT_THREAD_SIZE 16384
+
+/* The current syscall's number and its second and third arguments. */
+static __always_inline bool zt_sysargs(__u64 *nr, __u64 *arg2, __u64 *arg3)
+{
+#ifdef ZT_REGS_NR
+	if (zt_regs_from_stack) {
+		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+		void *stack = BPF_CORE_READ(t, stack);
+		struct pt_regs *r;
+
+		if (!stack)
+			return false;
+		r = (struct pt_regs *)(stack + ZT_THREAD_SIZE - bpf_core_type_size(struct pt_regs));
+		*nr = BPF_CORE_READ(r, orig_ax);
+		*arg2 = BPF_CORE_READ(r, si);
+		*arg3 = BPF_CORE_READ(r, dx);
+		return true;
+	}
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	if (!regs)
+		return false;
+	*nr = ZT_REGS_NR(regs);
+	*arg2 = ZT_REGS_ARG2(regs);
+	*arg3 = ZT_REGS_ARG3(regs);
+	return true;
+#else
+	return false;
+#endif
+}
+
 /* Finds the current syscall's user buffer; false when there is none. */
 static __always_inline bool zt_user_buf(struct zt_ubuf *u)
 {
 #ifdef ZT_REGS_NR
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	__u64 arg2;
+	__u64 nr, arg2, arg3;
 
-	if (!regs)
+	if (!zt_sysargs(&nr, &arg2, &arg3))
 		return false;
-	arg2 = ZT_REGS_ARG2(regs);
-	switch (ZT_REGS_NR(regs)) {
+	switch (nr) {
 	case ZT_NR_read:
 	case ZT_NR_write:
 	case ZT_NR_sendto:
@@ -82,7 +120,7 @@ static __always_inline bool zt_user_buf(struct zt_ubuf *u)
 	case ZT_NR_readv:
 	case ZT_NR_writev:
 		u->iov = arg2;
-		u->iovcnt = ZT_REGS_ARG3(regs);
+		u->iovcnt = arg3;
 		break;
 	case ZT_NR_sendmsg:
 	case ZT_NR_recvmsg:

@@ -18,28 +18,54 @@ static const char *const tls_progs[] = {
 	"zt_ssl_read_ret", "zt_ssl_read_ex_ret", "zt_ssl_free",
 };
 
-static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o, bool with_tls,
-			 bool ops_in_hash, bool quiet);
+/*
+ * How one load is tried. Newer kernels get the cheaper ways; each fallback
+ * is a load-time constant, so the verifier never walks the other branch.
+ */
+struct load_try {
+	bool tls;         /* load the OpenSSL probes */
+	bool ops_in_hash; /* TLS calls in progress in a hash: uprobes cannot use
+			   * task storage before 6.2 */
+	bool compat;      /* before 5.11-5.15: socket state in a hash (no socket
+			   * storage in tracing programs), syscall registers read
+			   * from the kernel stack (no bpf_task_pt_regs), cgroup
+			   * ancestors walked with CO-RE, no task storage map */
+	bool quiet;       /* a load failure returns -EAGAIN, unsaid */
+};
+
+static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
+			 const struct load_try *t);
 
 int zt_bpf_load(struct zt_bpf *b, const struct zt_load_opts *o)
 {
 	const __u8 one = 1;
 	int ret;
 
-	b->tls = o->tls;
-	ret = open_and_load(b, o, b->tls, false, b->tls);
-	/* Before 6.2 uprobe programs cannot use task storage: calls in
-	 * progress go to a hash instead. */
-	if (ret == -EAGAIN)
-		ret = open_and_load(b, o, true, true, true);
-	if (ret == -EAGAIN) {
-		fprintf(stderr, "ztrace: tls: the OpenSSL probes do not load on this kernel; "
-				"HTTPS is counted as opaque (-v shows the verifier's log)\n");
-		b->tls = false;
-		ret = open_and_load(b, o, false, false, false);
+	static const struct load_try tries[] = {
+		{ .tls = true, .quiet = true },
+		{ .tls = true, .ops_in_hash = true, .quiet = true },
+		{ .quiet = true },
+		{ .tls = true, .ops_in_hash = true, .compat = true, .quiet = true },
+		{ .ops_in_hash = true, .compat = true },
+	};
+	const int n = sizeof(tries) / sizeof(tries[0]);
+	int t;
+
+	ret = -EAGAIN;
+	for (t = 0; t < n && ret == -EAGAIN; t++) {
+		if (tries[t].tls && !o->tls)
+			continue;
+		ret = open_and_load(b, o, &tries[t]);
 	}
 	if (ret)
 		return ret;
+	b->tls = tries[t - 1].tls;
+	if (o->tls && !b->tls)
+		fprintf(stderr, "ztrace: tls: the OpenSSL probes do not load on this kernel; "
+				"HTTPS is counted as opaque (-v shows the verifier's log)\n");
+	if (tries[t - 1].compat)
+		fprintf(stderr, "ztrace: an older kernel: socket state kept in a hash, syscall "
+				"registers read from the kernel stack\n");
 	for (int i = 0; i < o->ncgroups; i++) {
 		ret = bpf_map__update_elem(b->skel->maps.zt_traced_cgroups, &o->cgroup_ids[i],
 					   sizeof(__u64), &one, sizeof(one), BPF_ANY);
@@ -62,8 +88,8 @@ fail:
 
 /* Opens, configures, chooses hooks and loads. With `quiet`, a load failure
  * is not reported but returned as -EAGAIN (the caller retries without TLS). */
-static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o, bool with_tls,
-			 bool ops_in_hash, bool quiet)
+static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
+			 const struct load_try *t)
 {
 	char err[256];
 	int ret;
@@ -79,7 +105,15 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o, bool wi
 	b->skel->rodata->zt_self_tgid = o->trace_self ? 0 : getpid();
 	b->skel->rodata->zt_announce_execs = o->announce_execs;
 	b->skel->rodata->zt_announce_forks = o->announce_forks;
-	b->skel->rodata->zt_tls_ops_in_hash = ops_in_hash;
+	b->skel->rodata->zt_tls_ops_in_hash = t->ops_in_hash;
+	b->skel->rodata->zt_regs_from_stack = t->compat;
+	b->skel->rodata->zt_cgroup_walk = t->compat;
+	if (t->compat) {
+		/* No task storage before 5.11: the map becomes an idle hash. */
+		bpf_map__set_type(b->skel->maps.zt_tls_ops, BPF_MAP_TYPE_HASH);
+		bpf_map__set_max_entries(b->skel->maps.zt_tls_ops, 1);
+		bpf_map__set_map_flags(b->skel->maps.zt_tls_ops, 0);
+	}
 	b->skel->rodata->zt_v1_ssid = o->v1_ssid;
 	ret = bpf_map__set_max_entries(b->skel->maps.zt_events, o->ringbuf_size);
 	if (ret) {
@@ -94,17 +128,17 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o, bool wi
 		goto fail;
 	}
 	/* kprobe programs have no socket storage: state in a hash for all. */
-	b->skel->rodata->zt_sock_in_hash = zt_hooks_chosen(ZT_HOOK_KPROBE);
+	b->skel->rodata->zt_sock_in_hash = zt_hooks_chosen(ZT_HOOK_KPROBE) || t->compat;
 	if (zt_hooks_need_tracefs() && (ret = zt_tracefs_ensure()))
 		goto fail;
-	for (unsigned i = 0; !with_tls && i < sizeof(tls_progs) / sizeof(tls_progs[0]); i++) {
+	for (unsigned i = 0; !t->tls && i < sizeof(tls_progs) / sizeof(tls_progs[0]); i++) {
 		struct bpf_program *p = bpf_object__find_program_by_name(b->skel->obj, tls_progs[i]);
 
 		if (p)
 			bpf_program__set_autoload(p, false);
 	}
 	ret = ztrace_bpf__load(b->skel);
-	if (ret && quiet) {
+	if (ret && t->quiet) {
 		ret = -EAGAIN;
 		goto fail;
 	}
