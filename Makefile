@@ -2,7 +2,7 @@
 #
 # make            build/ztrace (BPF objects, skeleton, loader)
 # make test       unit tests (no root) + end-to-end tests (root), sanitizers on
-# make check      install dependencies, build, test: the README's test command
+# make check      install dependencies, build, test, vmtest: the README's test command
 # make demo       two demo containers, ping -> pong, traced until Ctrl-C
 # make fuzz       every parser under libFuzzer (FUZZ_SECONDS each)
 # make bench      with/without ztrace, interleaved, as ratios (root)
@@ -102,9 +102,11 @@ fuzz-smoke:
 deps:
 	scripts/install-deps.sh
 
+# The README's test command and CI: everything, then the kernel matrix.
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory vmtest
 
 demo: deps all
 	scripts/demo.sh

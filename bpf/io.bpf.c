@@ -151,7 +151,7 @@ static __always_inline int zt_io_enter(struct sock *sk, int flags, __u8 dir)
 	struct zt_io_call c = { .sk = (__u64)sk, .flags = flags, .dir = dir };
 
 	if (bpf_map_update_elem(&zt_io_calls, &id, &c, BPF_NOEXIST)) {
-		zt_count(ZT_CNT_KRETPROBE_MISSED);
+		zt_count(ZT_CNT_RETPROBE_MISSED);
 		bpf_map_update_elem(&zt_io_calls, &id, &c, BPF_ANY);
 	}
 	return 0;

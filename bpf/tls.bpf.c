@@ -50,10 +50,15 @@ static __always_inline int zt_tls_read_entry(void *ssl, void *buf, __u64 num, vo
 	struct zt_tls_op op = {
 		.ssl = (__u64)ssl, .buf = (__u64)buf, .exlen = (__u64)exlen, .dir = ZT_DIR_IN,
 	};
+	struct zt_tls_op *prev;
 	__u64 cgid, pid_tgid;
 
 	if (!ssl || !buf || !zt_tls_traced(&cgid, &pid_tgid))
 		return 0;
+	/* The thread's last read never saw its return: its data is lost. */
+	prev = zt_tls_op_current();
+	if (prev && prev->dir == ZT_DIR_IN)
+		zt_count(ZT_CNT_RETPROBE_MISSED);
 	op.num = num > 0x7fffffff ? 0x7fffffff : num;
 	zt_tls_op_set(&op);
 	return 0;

@@ -73,8 +73,9 @@ enum zt_counter {
 	ZT_CNT_RB_FULL_EXEC,      /* ring buffer full: exec record lost (a late library scan) */
 	ZT_CNT_EV_EXEC,
 	ZT_CNT_TLS_UNBOUND,       /* TLS plaintext whose socket was never seen: dropped */
-	ZT_CNT_KRETPROBE_MISSED,  /* a send/receive whose return probe never fired (kretprobe
-				   * maxactive): its record is lost */
+	ZT_CNT_RETPROBE_MISSED,   /* a call whose return probe never fired (kretprobe
+				   * maxactive, a uretprobe's stack of returns): its record
+				   * is lost */
 	ZT_CNT_MAX,
 };
 

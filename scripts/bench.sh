@@ -58,11 +58,13 @@ run_round() {
 	local req0 req1 s0 s1 c0 c1 t0 t1 spans=0 drops=0 rss=0 ticks=0 rate
 	shift
 	case ${side#*_} in
+	fentry | kprobe | tracepoint) ztrace_bg "$out" "$out.err" --json --hooks "${side#*_}" ;;
 	json) ztrace_bg "$out" "$out.err" --json ;;
 	proc) ztrace_bg "$out" "$out.err" --json --tls-attach process ;;
 	text) ztrace_bg /dev/null "$out.err" ;;
 	esac
 	zpid=${ZB_PID:-}
+	[ -z "$zpid" ] || HOOKS=$(sed -n 's/.*hooks: \([^;]*\);.*/\1/p' "$ZB_ERR" | head -1)
 	req0=$(nginx_log_count "$RUN_LOG")
 	s0=$(cg_usec pong)
 	c0=$(cg_usec ping)
@@ -134,9 +136,15 @@ bench_main() {
 	RUN_LOG=$PONG_LOG
 	# Warm up nginx, the page cache and the veths.
 	ct_exec ping wrk -t 1 -c "$CONNS" -d 1s "$RUN_URL" >/dev/null 2>&1 || true
+	# Each hook kind this kernel offers gets json rounds of its own, against
+	# the same off rounds.
+	MODES=()
+	for s in fentry kprobe tracepoint; do
+		! "$ZTRACE" --all --hooks "$s" -d 0.1 >/dev/null 2>&1 || MODES+=("mode_$s")
+	done
 	for ((r = 0; r < ROUNDS; r++)); do
 		[[ $PARTS == *" plain "* ]] || break
-		if ((r % 2 == 0)); then order=(off json text); else order=(text json off); fi
+		if ((r % 2 == 0)); then order=(off json text "${MODES[@]}"); else order=("${MODES[@]}" text json off); fi
 		for s in "${order[@]}"; do run_round "$s" --latency; done
 	done
 	# Fixed rate: each connection waits 1 ms after each response; wrk's
@@ -171,7 +179,9 @@ report() {
 	printf '# ztrace bench, %s\n\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
 	printf 'host: %s, kernel %s, %s CPUs; nginx 1 worker, wrk -t1 -c%s, %s x %ss per side\n' \
 		"$(hostname)" "$(uname -r)" "$(nproc)" "$CONNS" "$ROUNDS" "$SECS"
-	printf 'ztrace %s\n\n' "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
+	printf 'ztrace %s\n' "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
+	report_hooks
+	printf '\n'
 	[[ $PARTS != *" plain "* ]] || report_plain
 	[[ $PARTS != *" fixed "* ]] || report_fixed
 	[[ $PARTS != *" tls "* ]] || report_tls
@@ -179,12 +189,27 @@ report() {
 	printf 'ratio >= 0.85, p99 added at a fixed rate <= 10 us; TLS ratio >= 0.85.\n'
 }
 
+# The hooks ztrace chose, and which kinds this kernel offers (each measured
+# as a mode_KIND side; a kind it lacks cannot be measured here).
+report_hooks() {
+	local m out
+	printf 'hooks chosen: %s; ' "${HOOKS:-?}"
+	for m in fentry kprobe tracepoint; do
+		if out=$("$ZTRACE" --all --hooks "$m" -d 0.1 2>&1 >/dev/null); then
+			printf '%s: available; ' "$m"
+		else
+			printf '%s: %s; ' "$m" "$(grep -m1 -o 'no .* works on this kernel\|no .* implementation[^(]*' <<<"$out")"
+		fi
+	done
+	printf '\n'
+}
+
 report_plain() {
 	local hz s n
 	hz=$(getconf CLK_TCK)
 	printf '| side | req/s | ratio | server CPU/req | client CPU/req | BPF extra/req | ztrace CPU/span | ztrace peak RSS | spans/requests | drops |\n'
 	printf '|---|---|---|---|---|---|---|---|---|---|\n'
-	for s in off json text; do
+	for s in off json text "${MODES[@]}"; do
 		n=${SUM[$s.n]}
 		awk -v s="$s" -v n="$n" -v rate="${SUM[$s.rate]}" -v rounds="${SUM[$s.rounds]}" \
 			-v rate0="${SUM[off.rate]}" -v srv="${SUM[$s.srv_us]}" -v cli="${SUM[$s.cli_us]}" \

@@ -45,7 +45,7 @@ static int format_drops(const struct drop_counts *d, char *buf, int size, uint64
 		{ "ringbuf_close", d->k[ZT_CNT_RB_FULL_CLOSE] },
 		{ "sk_storage", d->k[ZT_CNT_SK_STORAGE_FAIL] },
 		{ "tls_unbound", d->k[ZT_CNT_TLS_UNBOUND] },
-		{ "kretprobe_missed", d->k[ZT_CNT_KRETPROBE_MISSED] },
+		{ "retprobe_missed", d->k[ZT_CNT_RETPROBE_MISSED] },
 		{ "conn_evicted", d->u->conn_evicted },
 		{ "pipeline_overflow", d->u->http1.pipeline_overflow },
 		{ "header_too_big", d->u->http1.header_too_big },
