@@ -19,7 +19,8 @@ struct zt_load_opts {
 	bool announce_execs; /* exec records, to find TLS libraries */
 	bool announce_forks; /* fork records, to probe TLS process by process */
 	bool tls;            /* load the OpenSSL probes */
-	int v1_ssid;         /* pure cgroup v1: the hierarchy's subsystem id; -1: cgroup2 */
+	bool cgroup_v1;      /* pure cgroup v1: containers told apart in one hierarchy ... */
+	int v1_ssid;         /* ... this controller's (its subsystem id) */
 	uint32_t capture_bytes;
 	uint32_t ringbuf_size;
 	enum zt_hook_mode hooks;

@@ -375,6 +375,7 @@ int main(int argc, char **argv)
 		.ringbuf_size = env.ringbuf_size,
 		.hooks = env.hooks,
 		.tls = !env.no_tls,
+		.cgroup_v1 = v1_ssid >= 0,
 		.v1_ssid = v1_ssid,
 		.announce_execs = !env.no_tls,
 		.announce_forks = !env.no_tls && env.tls_per_process,
