@@ -161,33 +161,12 @@ uint64_t zt_x86_first_call(const uint8_t *code, size_t n, uint64_t vaddr)
 
 int zt_elf_defines(const char *path, const char *name)
 {
-	int fd, found = 0;
-	Elf *elf;
-	Elf_Scn *scn = NULL;
+	struct zt_elf_func f = {};
+	int ret;
 
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	/* -ENOENT below means "no such symbol": a missing file is told first. */
+	if (access(path, R_OK))
 		return -errno;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		if (elf)
-			elf_end(elf);
-		close(fd);
-		return -ENOEXEC;
-	}
-	while (!found && (scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-
-		if (!gelf_getshdr(scn, &sh))
-			continue;
-		uint64_t vaddr;
-
-		if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM)
-			found = scn_find(elf, scn, &sh, name, &vaddr);
-	}
-	elf_end(elf);
-	close(fd);
-	return found;
+	ret = zt_elf_func(path, name, &f);
+	return ret == 0 ? 1 : ret == -ENOENT ? 0 : ret;
 }
