@@ -32,7 +32,7 @@ rm -f "$VM"/*-v1.log "$VM"/*-v2.log "$VM"/*-hybrid.log
 rc=0
 "$ROOT/scripts/vmtest/run.sh" --kernels "$KERNELS" --cgroup "$LAYOUTS" --timeout "${ZT_VM_TIMEOUT:-600}" -- \
 	"$ROOT/tests/vm/e2e.sh:/tests/run-in-vm.sh" "$ROOT/build/ztrace:/tests/ztrace" \
-	"$(command -v nginx):/tests/nginx" "$(command -v curl):/tests/curl" \
+	"$(command -v nginx):/tests/nginx" "$(command -v curl):/tests/curl" "$(command -v jq):/tests/jq" \
 	"$VM/etc/passwd:/etc/passwd" "$VM/etc/group:/etc/group" \
 	"$VM/etc/cert.pem:/tests/cert.pem" "$VM/etc/key.pem:/tests/key.pem" >"$VM/run.out" 2>&1 || rc=1
 
