@@ -17,7 +17,7 @@
 #define MAX_FILES_SEEN 4096
 /* Files probed at once; each holds up to MAX_PROBES links. */
 #define MAX_FILES_PROBED 64
-/* Exec'd processes waiting for a look. */
+/* Exec'd (or, probing per process, forked) processes waiting for a look. */
 #define MAX_PENDING 1024
 /* Processes probed one by one (each holds up to MAX_PROBES links). */
 #define MAX_PROCS 4096
@@ -33,7 +33,7 @@ struct probe {
 /*
  * Where the probes go. A uprobe on an instruction the kernel cannot emulate
  * (OpenSSL's public functions begin with `sub $N,%rsp`) is single-stepped
- * out of line: two traps, ~10 us each in a VM. SSL_read and SSL_read_ex
+ * out of line: two traps, ~10 us a call on this VM. SSL_read and SSL_read_ex
  * both call ssl_read_internal (SSL_write* ssl_write_internal) with the
  * _ex arguments, and those begin with `push`, which is emulated: one trap,
  * ~0.5 us, and one probe covers both entry points. The internal functions

@@ -55,7 +55,7 @@ int zt_maps_for_each_libssl(FILE *maps, void (*cb)(void *ctx, const char *path),
 	return calls;
 }
 
-/* The symbol `name` (or, name NULL, the function at *vaddr) in a symbol table. */
+/* The defined function `name` in a symbol table: its address in *vaddr. */
 static int scn_find(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, const char *name, uint64_t *vaddr)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
@@ -73,11 +73,6 @@ static int scn_find(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, const char *nam
 		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF ||
 		    !sym.st_value)
 			continue;
-		if (!name) {
-			if (sym.st_value == *vaddr)
-				return 1;
-			continue;
-		}
 		s = elf_strptr(elf, sh->sh_link, sym.st_name);
 		if (s && !strcmp(s, name)) {
 			*vaddr = sym.st_value;

@@ -39,7 +39,7 @@ struct zt_elf_func {
 
 /*
  * Finds `name` (a defined function in .symtab or .dynsym; local symbols
- * count) or, with name NULL, the function at `f->vaddr`, and fills `f`.
+ * count) or, with name NULL, takes the code at `f->vaddr`, and fills `f`.
  * Returns 0, -ENOENT, or -errno when the file cannot be read.
  */
 int zt_elf_func(const char *path, const char *name, struct zt_elf_func *f);
