@@ -24,20 +24,31 @@ export ZT_E2E_LOCKED=1
 zt_reap_stale >/dev/null 2>&1 || true
 
 soak() {
-	local out=$ZT_TMP/spans.json t0=$SECONDS samples=() n third a b logged spans
+	local err=$ZT_TMP/ztrace.err t0=$SECONDS samples=() n third a b logged spans wpid zpid
 	zt_pair
-	ztrace_start "$out" --container pong
+	# JSON to /dev/null: minutes at load write gigabytes, and the e2e
+	# helpers would check every line of them.
+	env --default-signal=INT "$ZTRACE" --container pong --json >/dev/null 2>"$err" 9>&- &
+	zpid=$!
+	ZT_PID=$zpid # killed by the cleanup if the soak fails
+	zt_wait_for 20 "ztrace tracing" grep -qs '^ztrace: tracing ' "$err"
 	while ((SECONDS - t0 < SECS)); do
 		ct_exec ping wrk -t 1 -c 8 -d 30s "$PONG_URL/" >/dev/null 2>&1 &
+		wpid=$!
 		for _ in 1 2 3; do
 			sleep 10
-			samples+=("$(awk '/^VmRSS:/ {print $2}' "/proc/$ZT_PID/status")")
+			samples+=("$(awk '/^VmRSS:/ {print $2}' "/proc/$zpid/status")")
 			printf 'soak: %4ss RSS %s kB\n' $((SECONDS - t0)) "${samples[-1]}" >&2
 		done
-		wait
+		# wrk only: ztrace and nginx are background jobs too.
+		wait "$wpid" || true
 	done
 	sleep 0.5
-	ztrace_stop
+	kill -INT "$zpid"
+	wait "$zpid" || fail "ztrace exited with $? after SIGINT: $(tail -n 3 "$err")"
+	ZT_PID=
+	ZT_SUMMARY=$(grep '^ztrace: summary: ' "$err" | tail -n 1) || fail "no summary: $(tail -n 3 "$err")"
+	zt_log "$ZT_SUMMARY"
 	n=${#samples[@]}
 	third=$((n / 3 > 0 ? n / 3 : 1))
 	a=$(printf '%s\n' "${samples[@]:0:third}" | awk '{s += $1} END {print s / NR}')
