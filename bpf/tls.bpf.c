@@ -28,39 +28,42 @@ static __always_inline bool zt_tls_traced(__u64 *cgid, __u64 *pid_tgid)
 
 static __always_inline int zt_tls_write_entry(void *ssl, const void *buf, __u64 num)
 {
-	struct zt_tls_op op = { .ssl = (__u64)ssl, .buf = (__u64)buf, .dir = ZT_DIR_OUT };
 	struct zt_tls_key key = { .ssl = (__u64)ssl };
 	struct zt_tls_conn *tc;
+	struct zt_tls_op *op;
 	__u64 cgid, pid_tgid;
 
 	if (!ssl || !buf || !num || num > 0x7fffffff || !zt_tls_traced(&cgid, &pid_tgid))
 		return 0;
-	op.num = num;
+	op = zt_tls_op_slot(true);
+	if (!op)
+		return 0;
+	*op = (struct zt_tls_op){ .ssl = (__u64)ssl, .buf = (__u64)buf, .cgid = cgid,
+				  .num = num, .dir = ZT_DIR_OUT };
 	key.tgid = pid_tgid >> 32;
 	/* Bound already: out now, the socket hook has nothing to add. */
 	tc = bpf_map_lookup_elem(&zt_tls_conns, &key);
 	if (tc)
-		zt_tls_write(tc, &op, tc->cipher_out, cgid, pid_tgid);
-	zt_tls_op_set(&op);
+		zt_tls_write(tc, op, tc->cipher_out, cgid, pid_tgid);
 	return 0;
 }
 
 static __always_inline int zt_tls_read_entry(void *ssl, void *buf, __u64 num, void *exlen)
 {
-	struct zt_tls_op op = {
-		.ssl = (__u64)ssl, .buf = (__u64)buf, .exlen = (__u64)exlen, .dir = ZT_DIR_IN,
-	};
-	struct zt_tls_op *prev;
+	struct zt_tls_op *op;
 	__u64 cgid, pid_tgid;
 
 	if (!ssl || !buf || !zt_tls_traced(&cgid, &pid_tgid))
 		return 0;
+	op = zt_tls_op_slot(true);
+	if (!op)
+		return 0;
 	/* The thread's last read never saw its return: its data is lost. */
-	prev = zt_tls_op_current();
-	if (prev && prev->dir == ZT_DIR_IN)
+	if (op->ssl && op->dir == ZT_DIR_IN)
 		zt_count(ZT_CNT_RETPROBE_MISSED);
-	op.num = num > 0x7fffffff ? 0x7fffffff : num;
-	zt_tls_op_set(&op);
+	*op = (struct zt_tls_op){ .ssl = (__u64)ssl, .buf = (__u64)buf, .exlen = (__u64)exlen,
+				  .cgid = cgid, .num = num > 0x7fffffff ? 0x7fffffff : num,
+				  .dir = ZT_DIR_IN };
 	return 0;
 }
 
@@ -79,6 +82,7 @@ static __always_inline int zt_tls_read_return(long ret, bool ex)
 	key.ssl = op->ssl;
 	key.tgid = pid_tgid >> 32;
 	buf = op->buf;
+	cgid = op->cgid;
 	if (!ex)
 		n = ret > 0 ? ret : 0;
 	else if (ret > 0 && bpf_probe_read_user(&n, sizeof(n), (void *)op->exlen))
@@ -86,7 +90,7 @@ static __always_inline int zt_tls_read_return(long ret, bool ex)
 	if (n > op->num)
 		n = op->num;
 	op->ssl = 0;
-	if (!n || !zt_current_cgroup_traced(&cgid))
+	if (!n)
 		return 0;
 	tc = bpf_map_lookup_elem(&zt_tls_conns, &key);
 	if (!tc) {

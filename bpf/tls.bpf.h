@@ -21,6 +21,7 @@ struct zt_tls_op {
 	__u64 ssl;     /* the SSL object */
 	__u64 buf;     /* the caller's plaintext buffer */
 	__u64 exlen;   /* SSL_read_ex: where the library stores the length read */
+	__u64 cgid;    /* the caller's cgroup, judged traced at entry */
 	__u32 num;     /* bytes asked for (read) or handed over (write) */
 	__u8 dir;      /* enum zt_dir */
 	__u8 emitted;  /* write: the plaintext went out already */
@@ -55,37 +56,36 @@ struct {
 } zt_tls_ops_hash SEC(".maps") __weak;
 
 const volatile bool zt_tls_ops_in_hash __weak = false;
+/* The OpenSSL probes are loaded: without them no thread is ever inside a
+ * TLS call, and the socket hooks skip the lookup. */
+const volatile bool zt_tls_on __weak = false;
+
+/* The current thread's slot (ssl 0: no call), made when `create`. */
+static __always_inline struct zt_tls_op *zt_tls_op_slot(bool create)
+{
+	struct zt_tls_op *op, none = {};
+	__u64 id;
+
+	if (!zt_tls_ops_in_hash)
+		return bpf_task_storage_get(&zt_tls_ops, bpf_get_current_task_btf(), NULL,
+					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	id = bpf_get_current_pid_tgid();
+	op = bpf_map_lookup_elem(&zt_tls_ops_hash, &id);
+	if (op || !create)
+		return op;
+	bpf_map_update_elem(&zt_tls_ops_hash, &id, &none, BPF_ANY);
+	return bpf_map_lookup_elem(&zt_tls_ops_hash, &id);
+}
 
 /* The current thread's call in progress, or NULL. */
 static __always_inline struct zt_tls_op *zt_tls_op_current(void)
 {
 	struct zt_tls_op *op;
 
-	if (zt_tls_ops_in_hash) {
-		__u64 id = bpf_get_current_pid_tgid();
-
-		op = bpf_map_lookup_elem(&zt_tls_ops_hash, &id);
-	} else {
-		op = bpf_task_storage_get(&zt_tls_ops, bpf_get_current_task_btf(), NULL, 0);
-	}
+	if (!zt_tls_on)
+		return NULL;
+	op = zt_tls_op_slot(false);
 	return op && op->ssl ? op : NULL;
-}
-
-/* Records the current thread's call. */
-static __always_inline void zt_tls_op_set(const struct zt_tls_op *op)
-{
-	struct zt_tls_op *cur;
-
-	if (zt_tls_ops_in_hash) {
-		__u64 id = bpf_get_current_pid_tgid();
-
-		bpf_map_update_elem(&zt_tls_ops_hash, &id, op, BPF_ANY);
-		return;
-	}
-	cur = bpf_task_storage_get(&zt_tls_ops, bpf_get_current_task_btf(), NULL,
-				   BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (cur)
-		*cur = *op;
 }
 
 struct zt_tls_key {

@@ -12,12 +12,6 @@
 #include "tracefs.h"
 #include "ztrace.skel.h"
 
-/* The OpenSSL probes: attached later, by user/tls/attach.c. */
-static const char *const tls_progs[] = {
-	"zt_ssl_write", "zt_ssl_write_ex", "zt_ssl_read", "zt_ssl_read_ex",
-	"zt_ssl_read_ret", "zt_ssl_read_ex_ret", "zt_ssl_free",
-};
-
 /*
  * How one load is tried. Newer kernels get the cheaper ways; each fallback
  * is a load-time constant, so the verifier never walks the other branch.
@@ -91,6 +85,7 @@ fail:
 static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 			 const struct load_try *t)
 {
+	struct bpf_program *p;
 	char err[256];
 	int ret;
 
@@ -105,6 +100,7 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 	b->skel->rodata->zt_self_tgid = o->trace_self ? 0 : getpid();
 	b->skel->rodata->zt_announce_execs = o->announce_execs;
 	b->skel->rodata->zt_announce_forks = o->announce_forks;
+	b->skel->rodata->zt_tls_on = t->tls;
 	b->skel->rodata->zt_tls_ops_in_hash = t->ops_in_hash;
 	b->skel->rodata->zt_regs_from_stack = t->compat;
 	b->skel->rodata->zt_cgroup_walk = t->compat;
@@ -131,12 +127,11 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 	b->skel->rodata->zt_sock_in_hash = zt_hooks_chosen(ZT_HOOK_KPROBE) || t->compat;
 	if (zt_hooks_need_tracefs() && (ret = zt_tracefs_ensure()))
 		goto fail;
-	for (unsigned i = 0; !t->tls && i < sizeof(tls_progs) / sizeof(tls_progs[0]); i++) {
-		struct bpf_program *p = bpf_object__find_program_by_name(b->skel->obj, tls_progs[i]);
-
-		if (p)
+	/* The OpenSSL probes (every uprobe program: user/tls/attach.c
+	 * attaches them later) are left out when TLS is off. */
+	bpf_object__for_each_program(p, b->skel->obj)
+		if (!t->tls && !strncmp(bpf_program__section_name(p), "uprobe", 6))
 			bpf_program__set_autoload(p, false);
-	}
 	ret = ztrace_bpf__load(b->skel);
 	if (ret && t->quiet) {
 		ret = -EAGAIN;

@@ -290,21 +290,24 @@ static int file_index(struct zt_tls *t, const struct stat *sb, const char *path,
 	return (int)t->st.files++;
 }
 
-/* Probes `path` (an OpenSSL file mapped by `pid`) for that process. */
-static void probe(struct zt_tls *t, const char *path, const char *shown, pid_t pid)
+/* Probes `path` (an OpenSSL file mapped by `pid`) for that process. True
+ * when the process's calls into it are probed now. */
+static bool probe(struct zt_tls *t, const char *path, const char *shown, pid_t pid)
 {
 	struct stat sb;
 	struct tproc *p;
 	int fi;
 
 	if (stat(path, &sb))
-		return;
+		return false;
 	fi = file_index(t, &sb, path, shown, pid);
-	if (fi < 0 || t->files[fi].global)
-		return;
+	if (fi < 0)
+		return false;
+	if (t->files[fi].global)
+		return true;
 	for (int i = 0; i < t->nprocs; i++)
 		if (t->procs[i].pid == pid && t->procs[i].file == fi)
-			return;
+			return true;
 	if (t->nprocs == MAX_PROCS) {
 		/* Never miss a process: past the bound, the file is probed
 		 * for all, and the untraced pay a trap per call too. */
@@ -314,17 +317,18 @@ static void probe(struct zt_tls *t, const char *path, const char *shown, pid_t p
 		t->procs_full_said = true;
 		if (!attach_sites(t, &t->files[fi].s, path, -1, shown, t->files[fi].links))
 			t->files[fi].global = true;
-		return;
+		return t->files[fi].global;
 	}
 	p = &t->procs[t->nprocs];
 	memset(p, 0, sizeof(*p));
 	if (attach_sites(t, &t->files[fi].s, path, pid, shown, p->links))
-		return;
+		return false;
 	p->pid = pid;
 	p->file = fi;
 	p->start = proc_start(t, pid);
 	t->nprocs++;
 	t->st.procs = t->nprocs;
+	return true;
 }
 
 /* True the first time an executable is met (it is checked for a static
@@ -367,6 +371,7 @@ static bool exe_has_openssl(struct zt_tls *t, const char *path)
 struct scan_ctx {
 	struct zt_tls *t;
 	pid_t pid;
+	int probed; /* OpenSSL files whose calls from pid are probed */
 };
 
 static void on_libssl(void *ctx, const char *path)
@@ -375,12 +380,12 @@ static void on_libssl(void *ctx, const char *path)
 	char full[4200];
 
 	snprintf(full, sizeof(full), "%s/%d/root%s", s->t->proc, (int)s->pid, path);
-	probe(s->t, full, path, s->pid);
+	s->probed += probe(s->t, full, path, s->pid);
 }
 
-void zt_tls_scan_pid(struct zt_tls *t, pid_t pid)
+int zt_tls_scan_pid(struct zt_tls *t, pid_t pid)
 {
-	struct scan_ctx s = { t, pid };
+	struct scan_ctx s = { t, pid, 0 };
 	char path[64];
 	FILE *f;
 
@@ -388,7 +393,7 @@ void zt_tls_scan_pid(struct zt_tls *t, pid_t pid)
 	snprintf(path, sizeof(path), "%s/%d/maps", t->proc, (int)pid);
 	f = fopen(path, "re");
 	if (!f)
-		return; /* gone already: nothing to trace */
+		return -ESRCH; /* gone already: nothing to trace */
 	zt_maps_for_each_libssl(f, on_libssl, &s);
 	fclose(f);
 	/* OpenSSL linked in statically: the executable itself. */
@@ -398,8 +403,9 @@ void zt_tls_scan_pid(struct zt_tls *t, pid_t pid)
 		ssize_t n = readlink(path, shown, sizeof(shown) - 1);
 
 		shown[n > 0 ? n : 0] = '\0';
-		probe(t, path, n > 0 ? shown : path, pid);
+		s.probed += probe(t, path, n > 0 ? shown : path, pid);
 	}
+	return s.probed;
 }
 
 static void enqueue(struct zt_tls *t, pid_t pid, int step, uint64_t now)
@@ -462,8 +468,10 @@ void zt_tls_tick(struct zt_tls *t)
 		}
 		t->q[i] = t->q[--n];
 		t->nq = n;
-		zt_tls_scan_pid(t, p.pid);
-		if (p.step + 1 < (int)(sizeof(look_after_ms) / sizeof(look_after_ms[0]))) {
+		/* Looked at again only while nothing was found (its library may
+		 * come by dlopen) and while it lives. */
+		if (zt_tls_scan_pid(t, p.pid) == 0 &&
+		    p.step + 1 < (int)(sizeof(look_after_ms) / sizeof(look_after_ms[0]))) {
 			enqueue(t, p.pid, p.step + 1, now);
 			n = t->nq;
 		}

@@ -39,8 +39,9 @@ struct zt_tls_stats {
 struct zt_tls *zt_tls_new(struct bpf_object *obj, const char *proc, bool per_process);
 /* Detaches everything. */
 void zt_tls_free(struct zt_tls *t);
-/* Looks at what `pid` maps now; probes files not seen before. */
-void zt_tls_scan_pid(struct zt_tls *t, pid_t pid);
+/* Looks at what `pid` maps now; probes files not seen before. Returns the
+ * OpenSSL files whose calls from `pid` are probed now, or -ESRCH. */
+int zt_tls_scan_pid(struct zt_tls *t, pid_t pid);
 /*
  * `pid` exec'd. Its libraries are mapped after exec returns (some by
  * dlopen, long after): it is looked at a few times over the next seconds,
