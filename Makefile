@@ -20,7 +20,9 @@ CFLAGS_COMMON := -std=gnu11 -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
 		 -Wshadow -Wno-missing-field-initializers -D_GNU_SOURCE -I$(OUT) -Iuser -Ibpf
 CFLAGS     ?=
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LIBS       := -lbpf -lelf -lz
+# What the parsers link (HPACK from nghttp2), then what the loader adds.
+PARSER_LIBS := -lelf -lnghttp2
+LIBS       := -lbpf -lz $(PARSER_LIBS)
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -65,11 +67,11 @@ $(OUT)/san/ztrace: $(LIB_SRCS) $(BPF_USER) user/main.c $(USER_HDRS) $(OUT)/ztrac
 	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) $(LIB_SRCS) $(BPF_USER) user/main.c -o $@ $(LIBS)
 
 $(OUT)/san/test_%: tests/unit/test_%.c $(LIB_SRCS) $(USER_HDRS) tests/unit/check.h | $(OUT)/san
-	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -Itests/unit $< $(LIB_SRCS) -o $@ -lelf
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -Itests/unit $< $(LIB_SRCS) -o $@ $(PARSER_LIBS)
 
 $(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(USER_HDRS) | $(OUT)/fuzz
 	$(CLANG) $(filter-out -O2,$(CFLAGS_COMMON)) -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all $< $(LIB_SRCS) -o $@ -lelf
+		-fno-sanitize-recover=all $< $(LIB_SRCS) -o $@ $(PARSER_LIBS)
 
 # Kernel-side tests: the real programs, loaded, driven from the test process.
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)

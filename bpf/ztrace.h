@@ -97,7 +97,8 @@ struct zt_conn_event {
 	__u16 family;    /* AF_INET or AF_INET6 */
 	__u8 role;       /* enum zt_role */
 	__u8 origin;     /* enum zt_conn_origin */
-	__u32 pad;
+	__u8 ipproto;    /* IPPROTO_UDP for UDP sockets; 0 or IPPROTO_TCP: TCP */
+	__u8 pad[3];
 };
 
 struct zt_data_event {

@@ -10,6 +10,10 @@
 #   tests:  nginx-light wrk curl iproute2 jq python3 procps psmisc kmod
 #           openssl libssl-dev (certificates; a client with OpenSSL linked in)
 #           util-linux
+#   protocols: libnghttp2-dev (HPACK) nghttp2-client nghttp2-server
+#           python3-grpcio python3-protobuf redis-server redis-tools
+#           postgresql postgresql-client mariadb-server mariadb-client
+#           dnsmasq-base bind9-dnsutils
 set -euo pipefail
 
 PKGS=(
@@ -17,6 +21,9 @@ PKGS=(
 	libclang-rt-14-dev
 	nginx-light wrk curl iproute2 jq python3 procps psmisc kmod util-linux
 	openssl libssl-dev
+	libnghttp2-dev nghttp2-client nghttp2-server python3-grpcio python3-protobuf
+	redis-server redis-tools postgresql postgresql-client mariadb-server mariadb-client
+	dnsmasq-base bind9-dnsutils
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

@@ -18,8 +18,12 @@ struct zt_conn {
 	uint32_t netns;
 	uint16_t sport, dport, family;
 	uint8_t role;       /* enum zt_role */
+	uint8_t ipproto;    /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t proto_id;   /* enum zt_proto_id of `proto`; NONE until detected */
+	uint8_t detect_misses; /* captured messages no parser recognised */
+	uint8_t parser_quits;  /* parsers that gave up on this connection */
 	bool known;         /* tuple known (a conn record arrived) */
-	bool ignored;       /* not a protocol we parse: events are dropped here */
+	bool ignored;       /* no protocol we parse: events are dropped here */
 	bool tls;           /* plaintext from a TLS library arrives: socket bytes are ciphertext */
 	bool tls_raw;       /* TLS records on the socket, no plaintext (yet): not parsed */
 	uint64_t next_off[2]; /* by enum zt_dir: where the next record should start */
@@ -27,7 +31,7 @@ struct zt_conn {
 	uint32_t pid, tid;  /* of the latest event */
 	char comm[16];
 	struct zt_conn *lru_prev, *lru_next; /* most recent at the head */
-	void *proto;        /* protocol parser state, owned by the caller */
+	void *proto;        /* parser state (zt_proto_get(proto_id)), owned by the tracer */
 };
 
 struct zt_conn_table;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,16 @@ static void read_drops(struct zt_run *r, struct drop_counts *d)
 	d->output_errors = r->out->write_errors;
 }
 
+/* One counter summed over the protocols after HTTP/1. */
+static uint64_t proto_sum(const struct zt_tracer_stats *u, size_t off)
+{
+	uint64_t n = 0;
+
+	for (int id = ZT_PROTO_HTTP1 + 1; id < ZT_PROTO_MAX; id++)
+		n += *(const uint64_t *)((const char *)&u->proto[id] + off);
+	return n;
+}
+
 /* Every way a request can go missing, by name; "name=N" pairs. */
 static int format_drops(const struct drop_counts *d, char *buf, int size, uint64_t *total)
 {
@@ -49,6 +60,8 @@ static int format_drops(const struct drop_counts *d, char *buf, int size, uint64
 		{ "conn_evicted", d->u->conn_evicted },
 		{ "pipeline_overflow", d->u->http1.pipeline_overflow },
 		{ "header_too_big", d->u->http1.header_too_big },
+		{ "proto_overflow", proto_sum(d->u, offsetof(struct zt_proto_stats, overflow)) },
+		{ "proto_malformed", proto_sum(d->u, offsetof(struct zt_proto_stats, malformed)) },
 		{ "alloc_fail", d->u->alloc_fail },
 		{ "bad_records", d->u->bad_records },
 		{ "output_write", d->output_errors },
@@ -120,28 +133,57 @@ int zt_drain_run(struct zt_run *r)
 	return err;
 }
 
+/*
+ * " protocols: http conns=N txns=N redis conns=N txns=N unanswered=N ..."
+ * for every protocol that saw a connection (HTTP/1's quality counts are in
+ * the summary's own fields).
+ */
+static void format_protos(const struct zt_tracer_stats *u, char *buf, int size)
+{
+	int off = snprintf(buf, size, " protocols:");
+
+	for (int id = ZT_PROTO_HTTP1; id < ZT_PROTO_MAX && off < size; id++) {
+		const struct zt_proto_stats *p = &u->proto[id];
+
+		if (!p->conns)
+			continue;
+		off += snprintf(buf + off, size - off, " %s conns=%" PRIu64 " txns=%" PRIu64,
+				zt_proto_get(id)->name, p->conns, p->txns);
+		if (id == ZT_PROTO_HTTP1 || off >= size)
+			continue;
+		off += snprintf(buf + off, size - off,
+				" unanswered=%" PRIu64 " orphan_responses=%" PRIu64 " resyncs=%" PRIu64
+				" overflow=%" PRIu64 " malformed=%" PRIu64 " midstream=%" PRIu64,
+				p->unanswered, p->orphan_responses, p->resyncs, p->overflow,
+				p->malformed, p->midstream);
+	}
+	if (off >= size)
+		buf[size - 1] = '\0';
+}
+
 void zt_drain_summary(struct zt_run *r)
 {
 	struct drop_counts d;
-	char buf[512];
+	char buf[512], pbuf[1024];
 	uint64_t total;
 
 	read_drops(r, &d);
 	format_drops(&d, buf, sizeof(buf), &total);
+	format_protos(d.u, pbuf, sizeof(pbuf));
 	fprintf(stderr,
 		"ztrace: summary: spans=%" PRIu64 " drops: %s quality: resyncs=%" PRIu64 " gaps=%" PRIu64
-		" orphan_responses=%" PRIu64 " requests_unseen=%" PRIu64 " unanswered=%" PRIu64 " not_http=%" PRIu64
+		" orphan_responses=%" PRIu64 " requests_unseen=%" PRIu64 " unanswered=%" PRIu64 " unrecognised=%" PRIu64
 		" traceparent_bad=%" PRIu64 " conn_untracked=%" PRIu64 " payload_unreadable=%" PRIu64
 		" records: conn=%" PRIu64 " data=%" PRIu64 " close=%" PRIu64
 		" state: conns_open=%u cgroup_names=%u"
 		" tls: conns=%" PRIu64 " opaque=%" PRIu64 " files=%u procs=%u scans=%" PRIu64
-		" scans_dropped=%" PRIu64 " exec_lost=%" PRIu64 "\n",
+		" scans_dropped=%" PRIu64 " exec_lost=%" PRIu64 "%s\n",
 		d.u->spans, buf, d.u->http1.resyncs, d.u->gaps, d.u->http1.orphan_responses,
 		d.u->http1.requests_unseen,
-		d.u->http1.unanswered, d.u->not_http, d.u->traceparent_bad, d.u->conn_untracked,
+		d.u->http1.unanswered, d.u->unrecognised, d.u->traceparent_bad, d.u->conn_untracked,
 		d.k[ZT_CNT_READ_USER_FAIL], d.u->records[ZT_EV_CONN], d.u->records[ZT_EV_DATA],
 		d.u->records[ZT_EV_CLOSE], zt_tracer_conns(r->tracer),
 		zt_tracer_cgroup_names(r->tracer), d.u->tls_conns, d.u->tls_opaque,
 		r->tls ? r->tls->files : 0, r->tls ? r->tls->procs : 0, r->tls ? r->tls->scans : 0,
-		r->tls ? r->tls->scans_dropped : 0, d.k[ZT_CNT_RB_FULL_EXEC]);
+		r->tls ? r->tls->scans_dropped : 0, d.k[ZT_CNT_RB_FULL_EXEC], pbuf);
 }

@@ -132,7 +132,7 @@ void zt_addr_format(uint16_t family, const uint8_t addr[16], uint16_t port, char
 	}
 }
 
-bool zt_span_from_http1(struct zt_span *s, const struct zt_conn *c, const struct http1_txn *t,
+bool zt_span_from_txn(struct zt_span *s, const struct zt_conn *c, const struct zt_txn *t,
 			int64_t mono_to_unix)
 {
 	uint64_t start = t->req_first_ns;
@@ -145,10 +145,16 @@ bool zt_span_from_http1(struct zt_span *s, const struct zt_conn *c, const struct
 	s->start_ns = start + mono_to_unix;
 	s->duration_ns = end > start ? end - start : 0;
 	s->kind = t->server ? ZT_SPAN_SERVER : ZT_SPAN_CLIENT;
-	s->protocol = "http";
+	s->protocol = t->protocol ? t->protocol : "?";
 	memcpy(s->method, t->method, sizeof(s->method));
 	memcpy(s->target, t->target, sizeof(s->target));
+	memcpy(s->error, t->error, sizeof(s->error));
+	s->method[sizeof(s->method) - 1] = '\0';
+	s->target[sizeof(s->target) - 1] = '\0';
+	s->error[sizeof(s->error) - 1] = '\0';
 	s->status = t->status;
+	s->failed = t->failed;
+	s->stream = t->stream;
 	s->cgroup_id = c->cgroup_id;
 	s->pid = c->pid;
 	s->tid = c->tid;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "conn.h"
-#include "proto/http1.h"
+#include "proto/txn.h"
 
 #define ZT_ADDR_STR_MAX 64 /* "[ipv6]:port" */
 
@@ -17,10 +17,13 @@ struct zt_span {
 	uint64_t start_ns;    /* unix ns */
 	uint64_t duration_ns;
 	enum zt_span_kind kind;
-	const char *protocol; /* "http" */
-	char method[HTTP1_METHOD_MAX];
-	char target[HTTP1_TARGET_MAX];
+	const char *protocol; /* struct zt_txn's */
+	char method[ZT_TXN_OP_MAX];
+	char target[ZT_TXN_TARGET_MAX];
+	char error[ZT_TXN_ERROR_MAX];
 	int status;
+	bool failed;
+	uint32_t stream;       /* HTTP/2 stream id, 0 elsewhere */
 	uint64_t cgroup_id;
 	const char *cgroup;    /* path under the cgroup2 root */
 	const char *container; /* short name */
@@ -51,12 +54,12 @@ bool zt_traceparent_parse(const char *s, uint8_t trace_id[16], uint8_t parent_id
 void zt_addr_format(uint16_t family, const uint8_t addr[16], uint16_t port, char *out, int size);
 
 /*
- * Fill `s` from an HTTP/1 exchange on connection `c`. `mono_to_unix` is
+ * Fill `s` from a transaction on connection `c`. `mono_to_unix` is
  * added to kernel monotonic timestamps. Cgroup names are left for the caller.
  * Returns false when the traceparent was present but malformed (the span
  * then gets fresh ids; the caller counts it).
  */
-bool zt_span_from_http1(struct zt_span *s, const struct zt_conn *c, const struct http1_txn *t,
+bool zt_span_from_txn(struct zt_span *s, const struct zt_conn *c, const struct zt_txn *t,
 			int64_t mono_to_unix);
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,14 @@
 #include "cgroup.h"
 #include "conn.h"
 #include "tracer.h"
+
+/*
+ * Captured messages a connection may show before detection gives up on it
+ * (a capture that began inside a long body needs a few to reach a message
+ * start), and parsers that may give up on it before it is ignored.
+ */
+#define DETECT_TRIES 8
+#define PARSER_QUITS_MAX 2
 
 struct zt_tracer {
 	struct zt_tracer_opts opts;
@@ -21,13 +30,14 @@ struct emit_ctx {
 	struct zt_conn *conn;
 };
 
-static void emit_http1(void *ctx, const struct http1_txn *t)
+static void emit_txn(void *ctx, const struct zt_txn *t)
 {
 	struct emit_ctx *e = ctx;
 	struct zt_tracer *tr = e->tr;
 	struct zt_span *s = &tr->span;
 
-	if (!zt_span_from_http1(s, e->conn, t, tr->opts.mono_to_unix))
+	tr->st.proto[e->conn->proto_id].txns++;
+	if (!zt_span_from_txn(s, e->conn, t, tr->opts.mono_to_unix))
 		tr->st.traceparent_bad++;
 	s->cgroup = "?";
 	s->container = "?";
@@ -38,11 +48,17 @@ static void emit_http1(void *ctx, const struct http1_txn *t)
 		tr->opts.on_span(tr->opts.ctx, s);
 }
 
+static void *proto_stats(struct zt_tracer *tr, enum zt_proto_id id)
+{
+	return id == ZT_PROTO_HTTP1 ? (void *)&tr->st.http1 : (void *)&tr->st.proto[id];
+}
+
 /* A connection leaves the table: what it still owes is settled first. */
 static void conn_release(void *ctx, struct zt_conn *c, uint64_t ts, bool closed)
 {
 	struct zt_tracer *tr = ctx;
 	struct emit_ctx e = { tr, c };
+	const struct zt_proto_ops *ops;
 
 	if (closed && c->tls_raw && !c->tls) {
 		tr->st.tls_opaque++;
@@ -50,11 +66,13 @@ static void conn_release(void *ctx, struct zt_conn *c, uint64_t ts, bool closed)
 	}
 	if (!c->proto)
 		return;
+	ops = zt_proto_get(c->proto_id);
 	if (closed)
-		http1_conn_close(c->proto, ts, emit_http1, &e, &tr->st.http1);
-	http1_conn_free(c->proto);
+		ops->close(c->proto, ts, emit_txn, &e, proto_stats(tr, c->proto_id));
+	ops->free(c->proto);
 	free(c->proto);
 	c->proto = NULL;
+	c->proto_id = ZT_PROTO_NONE;
 }
 
 static void conn_evict(void *ctx, struct zt_conn *c)
@@ -124,6 +142,7 @@ static void on_conn(struct zt_tracer *tr, const struct zt_conn_event *e)
 	c->family = e->family;
 	c->netns = e->netns;
 	c->role = e->role;
+	c->ipproto = e->ipproto ? e->ipproto : IPPROTO_TCP;
 	c->cgroup_id = e->cgroup_id;
 	c->known = true;
 }
@@ -166,11 +185,50 @@ static bool tls_route(struct zt_tracer *tr, struct zt_conn *c, const struct zt_d
 	return true;
 }
 
+/*
+ * Picks the connection's parser from its first captured message. Returns
+ * false while none fits (the message is skipped; after DETECT_TRIES such
+ * messages the connection is ignored).
+ */
+static bool proto_pick(struct zt_tracer *tr, struct zt_conn *c, const struct zt_data_event *e)
+{
+	struct zt_proto_hint h = {
+		.role = c->role,
+		.ipproto = c->ipproto ? c->ipproto : IPPROTO_TCP,
+		.lport = c->known ? c->sport : 0,
+		.rport = c->known ? c->dport : 0,
+	};
+	enum zt_proto_id id;
+	const struct zt_proto_ops *ops;
+
+	if (!e->cap)
+		return false;
+	id = zt_proto_detect((const uint8_t *)(e + 1), e->cap, e->len, e->dir, &h);
+	if (id == ZT_PROTO_NONE) {
+		if (++c->detect_misses >= DETECT_TRIES) {
+			tr->st.unrecognised++;
+			c->ignored = true;
+		}
+		return false;
+	}
+	ops = zt_proto_get(id);
+	c->proto = calloc(1, ops->state_size);
+	if (!c->proto) {
+		tr->st.alloc_fail++;
+		return false;
+	}
+	ops->init(c->proto, &h);
+	c->proto_id = id;
+	tr->st.proto[id].conns++;
+	return true;
+}
+
 static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t size)
 {
 	struct zt_conn *c;
 	struct emit_ctx ectx;
-	enum http1_dir dir;
+	const struct zt_proto_ops *ops;
+	void *pst;
 	int ret = 0;
 
 	if (sizeof(*e) + e->cap > size || e->cap > e->len || e->dir > ZT_DIR_OUT) {
@@ -194,17 +252,17 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 	c->cgroup_id = e->cgroup_id;
 	memcpy(c->comm, e->comm, sizeof(c->comm));
 	c->comm[sizeof(c->comm) - 1] = '\0';
-	if (!c->proto) {
-		c->proto = malloc(http1_conn_size());
-		if (!c->proto) {
-			tr->st.alloc_fail++;
-			return;
-		}
-		http1_conn_init(c->proto);
+	if (!c->proto && !proto_pick(tr, c, e)) {
+		/* Nothing parses this stream yet: where it stands is all
+		 * a parser picked later needs. */
+		c->next_off[e->dir] = e->offset + e->len;
+		c->off_known |= 1u << e->dir;
+		return;
 	}
+	ops = zt_proto_get(c->proto_id);
+	pst = proto_stats(tr, c->proto_id);
 	ectx.tr = tr;
 	ectx.conn = c;
-	dir = e->dir == ZT_DIR_IN ? HTTP1_IN : HTTP1_OUT;
 	/* Records lost in the ring leave a hole in the stream: to the parser
 	 * that is bytes it could not see, exactly like an uncaptured tail. */
 	if ((c->off_known & (1u << e->dir)) && e->offset > c->next_off[e->dir]) {
@@ -215,20 +273,25 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 		while (gap && ret != -EPROTO) {
 			uint32_t n = gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap;
 
-			ret = http1_conn_feed(c->proto, dir, e->hdr.ts_ns, NULL, 0, n, NULL, 0, emit_http1,
-					      &ectx, &tr->st.http1);
+			ret = ops->feed(c->proto, e->dir, e->hdr.ts_ns, NULL, 0, n, NULL, 0, emit_txn,
+					&ectx, pst);
 			gap -= n;
 		}
 	}
 	c->next_off[e->dir] = e->offset + e->len;
 	c->off_known |= 1u << e->dir;
 	if (ret != -EPROTO)
-		ret = http1_conn_feed(c->proto, dir, e->hdr.ts_ns, (const uint8_t *)(e + 1),
-				      e->cap, e->len, e->tail, e->tail_len, emit_http1, &ectx, &tr->st.http1);
+		ret = ops->feed(c->proto, e->dir, e->hdr.ts_ns, (const uint8_t *)(e + 1), e->cap,
+				e->len, e->tail, e->tail_len, emit_txn, &ectx, pst);
 	if (ret == -EPROTO) {
-		tr->st.not_http++;
-		c->ignored = true;
-		conn_release(tr, c, 0, false);
+		/* The parser gave up: what it holds is settled, and the
+		 * connection gets another look from detection, a bounded
+		 * number of times. */
+		conn_release(tr, c, e->hdr.ts_ns, true);
+		if (++c->parser_quits >= PARSER_QUITS_MAX) {
+			tr->st.unrecognised++;
+			c->ignored = true;
+		}
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "proto/http1.h"
+#include "proto/proto.h"
 #include "span.h"
 #include "ztrace.h"
 
@@ -23,7 +24,7 @@ struct zt_tracer_stats {
 	uint64_t conn_untracked;   /* data for a connection whose record never came */
 	uint64_t gaps;             /* holes in a connection's byte stream (lost records) */
 	uint64_t gap_bytes;
-	uint64_t not_http;         /* connections judged not HTTP/1 and ignored */
+	uint64_t unrecognised;     /* connections no parser recognised: ignored */
 	uint64_t traceparent_bad;  /* malformed traceparent headers ignored */
 	uint64_t alloc_fail;       /* out of memory: the record was dropped */
 	uint64_t open_at_exit;     /* connections still open when ztrace stopped */
@@ -31,6 +32,8 @@ struct zt_tracer_stats {
 	uint64_t tls_opaque;       /* TLS connections closed with no plaintext seen (a TLS
 				    * stack ztrace does not probe): counted, not parsed */
 	struct http1_stats http1;
+	struct zt_proto_stats proto[ZT_PROTO_MAX]; /* by enum zt_proto_id; for HTTP/1
+						     * only conns and txns */
 };
 
 struct zt_tracer_opts {

@@ -160,7 +160,9 @@ assert_valid_spans() {
 		(type != "object") or
 		((.ts | type) != "string") or (.ts | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$") | not) or
 		((.start_ns | type) != "number") or ((.duration_ns | type) != "number") or
-		(.kind != "server" and .kind != "client") or (.protocol != "http") or
+		(.kind != "server" and .kind != "client") or
+		(.protocol | IN("http", "http2", "grpc", "redis", "postgresql", "mysql", "dns") | not) or
+		((.failed | type) != "boolean") or ((.error | type) != "string") or
 		((.method | type) != "string") or ((.target | type) != "string") or
 		((.status | type) != "number") or ((.cgroup_id | type) != "number") or
 		((.cgroup | type) != "string") or ((.container | type) != "string") or
@@ -654,8 +656,17 @@ ztrace_stop() {
 }
 
 # zt_summary_get KEY: a number from the summary line (KEY=N), or nothing.
+# (The per-protocol section at the end is zt_summary_proto's.)
 zt_summary_get() {
-	sed -n "s/.*[: ]$1=\([0-9][0-9]*\).*/\1/p" <<<"$ZT_SUMMARY"
+	sed -n "s/.*[: ]$1=\([0-9][0-9]*\).*/\1/p" <<<"${ZT_SUMMARY%% protocols:*}"
+}
+
+# zt_summary_proto PROTO KEY: a number from the summary's "protocols:"
+# section (" redis conns=2 txns=9 ..."), or nothing.
+zt_summary_proto() {
+	[[ $ZT_SUMMARY == *" protocols:"* ]] || return 0
+	sed 's/.* protocols://' <<<"$ZT_SUMMARY" | tr ' ' '\n' |
+		awk -v p="$1" -v k="$2" '!/=/ { cur = $0; next } cur == p { split($0, a, "="); if (a[1] == k) print a[2] }'
 }
 
 # zt_summary_drops: the sum of every count after "drops:" (up to "quality:").

@@ -209,7 +209,7 @@ test_tls_opaque_without_probes() {
 	assert_eq "requests nginx logged" 3 "$(nginx_log_count "$PONG_LOG")"
 	assert_eq "spans" 0 "$(jcount "$out")"
 	assert_eq "opaque tls connections" 2 "$(zt_summary_get opaque)"
-	assert_eq "judged not http" 0 "$(zt_summary_get not_http)"
+	assert_eq "unrecognised connections" 0 "$(zt_summary_get unrecognised)"
 }
 
 zt_main "$@"

@@ -35,7 +35,7 @@ static void check_str(const char *s, size_t size)
 			abort();
 }
 
-static void on_txn(void *ctx, const struct http1_txn *t)
+static void on_txn(void *ctx, const struct zt_txn *t)
 {
 	unsigned *n = ctx;
 
@@ -52,7 +52,7 @@ static void on_txn(void *ctx, const struct http1_txn *t)
 		abort();
 	if (t->req_first_ns > t->req_last_ns || t->resp_first_ns > t->resp_last_ns)
 		abort();
-	if ((t->flags & ZT_F_TARGET_CUT) && strlen(t->target) != HTTP1_TARGET_MAX - 1)
+	if ((t->flags & ZT_F_TARGET_CUT) && strlen(t->target) != ZT_TXN_TARGET_MAX - 1)
 		abort();
 	(*n)++;
 }

@@ -21,7 +21,8 @@
 static void on_span(void *ctx, struct zt_span *s)
 {
 	(void)ctx;
-	if (!memchr(s->method, '\0', sizeof(s->method)) || !memchr(s->target, '\0', sizeof(s->target)))
+	if (!memchr(s->method, '\0', sizeof(s->method)) || !memchr(s->target, '\0', sizeof(s->target)) ||
+	    !memchr(s->error, '\0', sizeof(s->error)) || !s->protocol)
 		abort();
 	if (s->kind != ZT_SPAN_SERVER && s->kind != ZT_SPAN_CLIENT)
 		abort();

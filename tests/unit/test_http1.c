@@ -14,11 +14,11 @@
 struct fx {
 	struct http1_conn *c;
 	struct http1_stats st;
-	struct http1_txn t[MAX_TXNS];
+	struct zt_txn t[MAX_TXNS];
 	int n;
 };
 
-static void on_txn(void *ctx, const struct http1_txn *t)
+static void on_txn(void *ctx, const struct zt_txn *t)
 {
 	struct fx *x = ctx;
 
@@ -967,8 +967,8 @@ static void test_target_cut_and_traceparent(void)
 	CHECK_EQ_INT(feed(&x, HTTP1_IN, 1, req), 0);
 	CHECK_EQ_INT(feed(&x, HTTP1_OUT, 2, NGINX_404), 0);
 	CHECK_EQ_INT(x.n, 1);
-	CHECK_EQ_INT(strlen(x.t[0].target), HTTP1_TARGET_MAX - 1);
-	CHECK(!strncmp(x.t[0].target, target, HTTP1_TARGET_MAX - 1));
+	CHECK_EQ_INT(strlen(x.t[0].target), ZT_TXN_TARGET_MAX - 1);
+	CHECK(!strncmp(x.t[0].target, target, ZT_TXN_TARGET_MAX - 1));
 	CHECK_EQ_INT(x.t[0].flags, ZT_F_TARGET_CUT);
 	CHECK_EQ_STR(x.t[0].traceparent, TP);
 	/* Raw, cut to fit: validating it is the span's business. */

@@ -118,8 +118,13 @@ void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 	zt_json_string(o, s->method);
 	put_key(o, ",\"target\":");
 	zt_json_string(o, s->target);
-	zt_outbuf_printf(o, ",\"status\":%d,\"tls\":%s,\"cgroup_id\":%" PRIu64 ",\"cgroup\":",
-			 s->status, s->tls ? "true" : "false", s->cgroup_id);
+	zt_outbuf_printf(o, ",\"status\":%d,\"failed\":%s,\"error\":", s->status,
+			 s->failed ? "true" : "false");
+	zt_json_string(o, s->error);
+	if (s->stream)
+		zt_outbuf_printf(o, ",\"stream\":%u", s->stream);
+	zt_outbuf_printf(o, ",\"tls\":%s,\"cgroup_id\":%" PRIu64 ",\"cgroup\":",
+			 s->tls ? "true" : "false", s->cgroup_id);
 	zt_json_string(o, s->cgroup ? s->cgroup : "");
 	put_key(o, ",\"container\":");
 	zt_json_string(o, s->container ? s->container : "");

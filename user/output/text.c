@@ -26,8 +26,9 @@ static void sanitize(char *dst, const char *src, size_t size)
 
 void zt_text_span(struct zt_outbuf *o, const struct zt_span *s)
 {
-	char ts[40], target[HTTP1_TARGET_MAX], method[HTTP1_METHOD_MAX], flags[128];
+	char ts[40], target[ZT_TXN_TARGET_MAX], method[ZT_TXN_OP_MAX], flags[192];
 	size_t tl;
+	int fl;
 
 	zt_format_iso8601(s->start_ns + s->duration_ns, ts, sizeof(ts));
 	sanitize(target, s->target, sizeof(target));
@@ -38,16 +39,23 @@ void zt_text_span(struct zt_outbuf *o, const struct zt_span *s)
 		memmove(target + 1, target + tl - 23, 24);
 		target[0] = '~';
 	}
-	/* TLS is not a data-quality mark, but where a reader looks for marks. */
-	if (s->tls) {
-		strcpy(flags, "tls");
-		if (s->flags) {
-			flags[3] = ',';
-			zt_flags_format(s->flags, flags + 4, sizeof(flags) - 4);
-		}
-	} else {
-		zt_flags_format(s->flags, flags, sizeof(flags));
+	/* The protocol (when not HTTP/1), TLS and a protocol's error are not
+	 * data-quality marks, but where a reader looks for marks. */
+	fl = 0;
+	if (strcmp(s->protocol, "http"))
+		fl += snprintf(flags + fl, sizeof(flags) - fl, "%s,", s->protocol);
+	if (s->tls)
+		fl += snprintf(flags + fl, sizeof(flags) - fl, "tls,");
+	if (s->error[0]) {
+		char err[ZT_TXN_ERROR_MAX];
+
+		sanitize(err, s->error, sizeof(err));
+		fl += snprintf(flags + fl, sizeof(flags) - fl, "err=%s,", err);
 	}
+	if (s->flags && fl < (int)sizeof(flags))
+		fl += zt_flags_format(s->flags, flags + fl, sizeof(flags) - fl);
+	else if (fl > 0 && fl < (int)sizeof(flags))
+		flags[--fl] = '\0';
 	zt_outbuf_printf(o, "%-12.12s %-14.14s %-6s %9.3f %3d %-7.7s %-24s %-21s %s\n",
 			 ts + 11, s->container ? s->container : "?",
 			 s->kind == ZT_SPAN_SERVER ? "server" : "client",

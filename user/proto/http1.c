@@ -30,6 +30,7 @@
 #include <strings.h>
 
 #include "http1.h"
+#include "proto.h"
 
 /* A chunk-size line's extensions are skipped, but not forever. */
 #define CHUNK_LINE_MAX 4096
@@ -92,7 +93,7 @@ struct h1_stream {
 
 /* A request, then its response, becoming one transaction. */
 struct h1_entry {
-	struct http1_txn t;
+	struct zt_txn t;
 	uint32_t seq;
 	bool req_done;
 	uint8_t resp; /* enum resp_state */
@@ -112,7 +113,7 @@ struct http1_conn {
 /* Everything a feed or close needs to report with. */
 struct run {
 	struct http1_conn *c;
-	http1_emit_fn emit;
+	zt_txn_emit_fn emit;
 	void *ctx;
 	struct http1_stats *st;
 };
@@ -496,6 +497,7 @@ static struct h1_entry *q_push(struct run *r)
 	}
 	e = q_at(c, c->qcount++);
 	memset(e, 0, sizeof(*e));
+	e->t.protocol = "http";
 	e->seq = c->next_seq++;
 	c->any_request = true;
 	return e;
@@ -797,6 +799,7 @@ static void on_response(struct run *r, struct h1_stream *s, struct feed *f, cons
 	if (e) {
 		e->resp = R_STARTED;
 		e->t.status = status;
+		e->t.failed = status >= 500;
 		e->t.resp_first_ns = s->first_ns;
 		s->has_entry = true;
 		s->seq = e->seq;
@@ -1243,7 +1246,7 @@ static void judge(struct http1_conn *c, struct h1_stream *s, const struct feed *
 int http1_conn_feed(struct http1_conn *c, enum http1_dir dir, uint64_t ts_ns,
 		    const uint8_t *data, uint32_t cap, uint32_t len,
 		    const uint8_t *tail, uint32_t tail_len,
-		    http1_emit_fn emit, void *ctx, struct http1_stats *st)
+		    zt_txn_emit_fn emit, void *ctx, struct http1_stats *st)
 {
 	struct http1_stats scratch = { 0 };
 	struct run r = { c, emit, ctx, st ? st : &scratch };
@@ -1311,7 +1314,7 @@ static void close_stream(struct run *r, struct h1_stream *s)
 }
 
 void http1_conn_close(struct http1_conn *c, uint64_t ts_ns,
-		      http1_emit_fn emit, void *ctx, struct http1_stats *st)
+		      zt_txn_emit_fn emit, void *ctx, struct http1_stats *st)
 {
 	struct http1_stats scratch = { 0 };
 	struct run r = { c, emit, ctx, st ? st : &scratch };
@@ -1336,3 +1339,43 @@ void http1_conn_close(struct http1_conn *c, uint64_t ts_ns,
 	http1_conn_free(c);
 	http1_conn_init(c);
 }
+
+/* The parser as the tracer sees it (user/proto/proto.h). */
+static void ops_init(void *state, const struct zt_proto_hint *h)
+{
+	http1_conn_init(state);
+}
+
+static void ops_free(void *state)
+{
+	http1_conn_free(state);
+}
+
+static int ops_feed(void *state, enum zt_dir dir, uint64_t ts_ns, const uint8_t *data, uint32_t cap,
+		    uint32_t len, const uint8_t *tail, uint32_t tail_len, zt_txn_emit_fn emit,
+		    void *ctx, void *stats)
+{
+	return http1_conn_feed(state, dir == ZT_DIR_IN ? HTTP1_IN : HTTP1_OUT, ts_ns, data, cap, len,
+			       tail, tail_len, emit, ctx, stats);
+}
+
+static void ops_close(void *state, uint64_t ts_ns, zt_txn_emit_fn emit, void *ctx, void *stats)
+{
+	http1_conn_close(state, ts_ns, emit, ctx, stats);
+}
+
+static int ops_detect(const uint8_t *data, uint32_t cap, uint32_t len, enum zt_dir dir,
+		      const struct zt_proto_hint *h)
+{
+	return http1_detect(data, cap) ? ZT_DETECT_YES : ZT_DETECT_NO;
+}
+
+const struct zt_proto_ops zt_proto_http1 = {
+	.name = "http",
+	.state_size = sizeof(struct http1_conn),
+	.init = ops_init,
+	.free = ops_free,
+	.feed = ops_feed,
+	.close = ops_close,
+	.detect = ops_detect,
+};

@@ -22,11 +22,11 @@
 #include <stdint.h>
 
 #include "../flags.h"
+#include "txn.h"
 
 /* Bounds. A demanding user's headers fit; a hostile peer's do not grow us. */
 #define HTTP1_METHOD_MAX 16       /* "PROPPATCH" and friends fit */
-#define HTTP1_TARGET_MAX 256      /* path and query; longer is cut, ZT_F_TARGET_CUT */
-#define HTTP1_TRACEPARENT_MAX 56  /* W3C traceparent, 55 chars + NUL */
+#define HTTP1_TARGET_MAX ZT_TXN_TARGET_MAX /* path and query; longer is cut, ZT_F_TARGET_CUT */
 #define HTTP1_HEADER_MAX 16384    /* a header block larger than this is abandoned */
 #define HTTP1_PIPELINE_MAX 32     /* requests awaiting their response; oldest dropped */
 
@@ -35,21 +35,6 @@ enum http1_dir {
 	HTTP1_OUT = 1, /* bytes this socket sent */
 };
 
-/* One request and its response. */
-struct http1_txn {
-	char method[HTTP1_METHOD_MAX];
-	char target[HTTP1_TARGET_MAX];
-	char traceparent[HTTP1_TRACEPARENT_MAX]; /* "" when absent; raw, not validated */
-	int status;          /* 0 when the response never came (flags say why) */
-	bool server;         /* request was received (we are the server) */
-	uint8_t version;     /* 10 or 11: the request's HTTP minor version x10 + 10 */
-	uint64_t req_first_ns, req_last_ns;   /* first and last byte of the request */
-	uint64_t resp_first_ns, resp_last_ns; /* first and last byte of the final response */
-	uint64_t req_bytes, resp_bytes;       /* whole messages, headers and bodies */
-	uint32_t flags;      /* ZT_F_* data-quality marks */
-};
-
-typedef void (*http1_emit_fn)(void *ctx, const struct http1_txn *txn);
 
 /* Per-connection drop/quality counters, summed by the caller. */
 struct http1_stats {
@@ -82,14 +67,14 @@ void http1_conn_free(struct http1_conn *c);
 int http1_conn_feed(struct http1_conn *c, enum http1_dir dir, uint64_t ts_ns,
 		    const uint8_t *data, uint32_t cap, uint32_t len,
 		    const uint8_t *tail, uint32_t tail_len,
-		    http1_emit_fn emit, void *ctx, struct http1_stats *st);
+		    zt_txn_emit_fn emit, void *ctx, struct http1_stats *st);
 
 /*
  * The connection closed at `ts_ns`: a response delimited by close completes;
  * requests still waiting are emitted with status 0 and ZT_F_NO_RESPONSE.
  */
 void http1_conn_close(struct http1_conn *c, uint64_t ts_ns,
-		      http1_emit_fn emit, void *ctx, struct http1_stats *st);
+		      zt_txn_emit_fn emit, void *ctx, struct http1_stats *st);
 
 /* True when the first bytes of a stream look like an HTTP/1 request or response. */
 bool http1_detect(const uint8_t *data, uint32_t cap);
