@@ -196,9 +196,20 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 		st->bytes[dir & 1] = offset + ret;
 	}
 	if (ipproto == ZT_IPPROTO_UDP) {
+		/* Back after userspace may have forgotten it: announced again,
+		 * with the peer it had. */
+		bool stale = ts - st->udp_last_ns > ZT_UDP_IDLE_NS / 2;
+
+		st->udp_last_ns = ts;
 		if (dir == ZT_DIR_OUT && have_args)
 			have_peer = zt_udp_peer(sk, &x->a, msg, &x->peer);
-		if ((!st->conn_id || (have_peer && zt_peer_changed(st, &x->peer))) &&
+		if (!have_peer && stale && st->peer_family) {
+			__builtin_memcpy(x->peer.addr, st->peer, 16);
+			x->peer.port = st->peer_port;
+			x->peer.family = st->peer_family;
+			have_peer = true;
+		}
+		if ((!st->conn_id || stale || (have_peer && zt_peer_changed(st, &x->peer))) &&
 		    !zt_sock_emit_conn(sk, st, ts, cgid, ZT_ORIGIN_FIRST_IO, ZT_IPPROTO_UDP,
 				       have_peer ? &x->peer : NULL) &&
 		    !st->conn_id) {

@@ -23,6 +23,11 @@
 
 /* Deepest cgroup nesting the in-kernel ancestor walk looks at. */
 #define ZT_CGROUP_MAX_DEPTH 16
+/* UDP sockets have no close: userspace forgets one idle this long, and the
+ * kernel side announces a UDP socket again (conn record, same id) when it
+ * comes back after half that. */
+#define ZT_UDP_IDLE_NS (30ULL * 1000000000ULL)
+
 /* Cgroups a user can select (each selection includes its subtree). */
 #define ZT_MAX_TRACED_CGROUPS 1024
 
@@ -145,6 +150,7 @@ struct zt_sock {
 	__u64 cgroup_id;
 	__u64 bytes[2];  /* by enum zt_dir: stream offsets, counted even when a
 			  * record is lost */
+	__u64 udp_last_ns; /* UDP: the latest datagram (see ZT_UDP_IDLE_NS) */
 	/* UDP without connect(): the destination of its latest send, as last
 	 * announced (a conn record goes out again when it changes). */
 	__u8 peer[16];
@@ -162,6 +168,6 @@ ZT_ABI_ASSERT(sizeof(struct zt_conn_event) == 24 + 8 + 32 + 16);
 ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 8 + 16 + 8 + 8 + 16);
 ZT_ABI_ASSERT(sizeof(struct zt_close_event) == 24);
 ZT_ABI_ASSERT(sizeof(struct zt_exec_event) == 40);
-ZT_ABI_ASSERT(sizeof(struct zt_sock) == 56);
+ZT_ABI_ASSERT(sizeof(struct zt_sock) == 64);
 
 #endif
