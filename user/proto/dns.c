@@ -532,8 +532,10 @@ static int tcp_feed(struct run *r, enum zt_dir dir, uint64_t ts, const uint8_t *
 		uint32_t avail = pos < cap ? (cap - pos < take ? cap - pos : take) : 0;
 		uint32_t n = want < avail ? want : avail;
 
-		memcpy(s->buf + s->have, data + pos, n);
-		s->have += n;
+		if (n) {
+			memcpy(s->buf + s->have, data + pos, n);
+			s->have += n;
+		}
 		if (n < want && n < take)
 			s->cut = true;
 		s->need -= take;
