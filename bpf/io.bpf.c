@@ -22,7 +22,8 @@
  * datagram uses. The kernel walks the vector in order and stops at the
  * first failure, which the hooks see too (ret < 0), so a call that ends
  * early leaves no stale position behind, except when it ends without
- * reaching the socket (a fault reading the next msghdr, recvmmsg's timeout):
+ * reaching the socket (a fault reading the next msghdr, recvmmsg's timeout)
+ * or on a TCP socket (whose failures return before this is looked at):
  * then a later call on the same vector starts one entry off, which the
  * length checks in zt_mmsg_checked mostly catch.
  * key: pid_tgid (u64); value: struct zt_mmsg_pos. Bound: 4096 threads, LRU;
@@ -111,6 +112,22 @@ static __always_inline bool zt_udp_peer(struct sock *sk, const struct zt_sysargs
 	return zt_peer_read(name, p);
 }
 
+/*
+ * With socket state in a hash (kprobe hooks, old kernels) a UDP socket's
+ * entry outlives it (no close to drop it at) and a new socket at the same
+ * address would inherit it: its ports and peer tell them apart.
+ */
+static __always_inline void zt_udp_reused(struct sock *sk, struct zt_sock *st)
+{
+	__u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	__u64 key = (__u64)BPF_CORE_READ(sk, __sk_common.skc_num) << 48 |
+		    (__u64)BPF_CORE_READ(sk, __sk_common.skc_dport) << 32 | daddr;
+
+	if (st->conn_id && st->udp_key != key)
+		__builtin_memset(st, 0, sizeof(*st));
+	st->udp_key = key;
+}
+
 static __always_inline bool zt_peer_changed(const struct zt_sock *st, const struct zt_peer *p)
 {
 	const __u64 *a = (const __u64 *)st->peer, *b = (const __u64 *)p->addr;
@@ -156,36 +173,40 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 	pid_tgid = bpf_get_current_pid_tgid();
 	if ((pid_tgid >> 32) == zt_self_tgid)
 		return 0;
-	x = bpf_map_lookup_elem(&zt_io_scratch, &zero);
-	if (!x)
-		return 0;
-	__builtin_memset(x, 0, sizeof(*x));
-	have_args = zt_sysargs(&x->a);
-	/* Before any early return: a failed datagram ends its call. */
-	if (have_args && zt_sys_is_mmsg(&x->a))
-		msg = zt_mmsg_entry(&x->a, pid_tgid, ret);
-#ifdef ZT_REGS_NR
-	else if (have_args && (x->a.nr == ZT_NR_sendmsg || x->a.nr == ZT_NR_recvmsg))
-		msg = x->a.arg2;
-#endif
-	if (ipproto == ZT_IPPROTO_UDP) {
-		/* No TLS library speaks over UDP. */
-		if (ret <= 0)
-			return 0;
-		op = NULL;
-	} else {
+	/* TCP: a failure (EAGAIN, the common one) returns before anything
+	 * else is read. */
+	op = NULL;
+	if (ipproto == ZT_IPPROTO_TCP) {
 		/* Inside a TLS call even a failed send (EAGAIN) ties the SSL
 		 * object to its socket; otherwise failures carry nothing. */
 		op = zt_tls_op_current();
 		if (ret <= 0 && !op)
 			return 0;
 	}
+	x = bpf_map_lookup_elem(&zt_io_scratch, &zero);
+	if (!x)
+		return 0;
+	/* What zt_user_buf relies on being zero; the rest is written first. */
+	x->ub.base = x->ub.size = x->ub.iov = x->ub.iovcnt = x->ub.nv = 0;
+	have_args = zt_sysargs(&x->a);
+	/* Before the UDP failures return: a failed datagram ends its call. */
+	if (have_args && zt_sys_is_mmsg(&x->a))
+		msg = zt_mmsg_entry(&x->a, pid_tgid, ret);
+#ifdef ZT_REGS_NR
+	else if (have_args && (x->a.nr == ZT_NR_sendmsg || x->a.nr == ZT_NR_recvmsg))
+		msg = x->a.arg2;
+#endif
+	/* No TLS library speaks over UDP; a failed datagram says nothing. */
+	if (ipproto == ZT_IPPROTO_UDP && ret <= 0)
+		return 0;
 
 	st = zt_sock_state(sk, true);
 	if (!st) {
 		zt_count(ZT_CNT_SK_STORAGE_FAIL);
 		return 0;
 	}
+	if (ipproto == ZT_IPPROTO_UDP && zt_sock_in_hash)
+		zt_udp_reused(sk, st);
 	/* A failure on a socket already tied to its SSL object says nothing. */
 	if (ret <= 0 && st->tls)
 		return 0;

@@ -49,6 +49,7 @@ static __always_inline bool zt_peer_read(__u64 uaddr, struct zt_peer *p)
 	p->family = h.family;
 	p->port = __builtin_bswap16(h.port);
 	if (h.family == ZT_AF_INET) {
+		__builtin_memset(p->addr, 0, sizeof(p->addr));
 		__builtin_memcpy(p->addr, h.v4, 4);
 		return true;
 	}

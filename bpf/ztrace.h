@@ -151,6 +151,9 @@ struct zt_sock {
 	__u64 bytes[2];  /* by enum zt_dir: stream offsets, counted even when a
 			  * record is lost */
 	__u64 udp_last_ns; /* UDP: the latest datagram (see ZT_UDP_IDLE_NS) */
+	__u64 udp_key;     /* UDP, state in a hash: the socket's ports and peer when
+			    * announced; another socket at a freed one's address
+			    * differs and starts afresh */
 	/* UDP without connect(): the destination of its latest send, as last
 	 * announced (a conn record goes out again when it changes). */
 	__u8 peer[16];
@@ -168,6 +171,6 @@ ZT_ABI_ASSERT(sizeof(struct zt_conn_event) == 24 + 8 + 32 + 16);
 ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 8 + 16 + 8 + 8 + 16);
 ZT_ABI_ASSERT(sizeof(struct zt_close_event) == 24);
 ZT_ABI_ASSERT(sizeof(struct zt_exec_event) == 40);
-ZT_ABI_ASSERT(sizeof(struct zt_sock) == 64);
+ZT_ABI_ASSERT(sizeof(struct zt_sock) == 72);
 
 #endif
