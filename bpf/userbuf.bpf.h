@@ -66,6 +66,11 @@ static __always_inline bool zt_iov_batch(struct zt_ubuf *u, __u64 at)
 	if (at >= u->iovcnt)
 		return false;
 	n = u->iovcnt - at < ZT_IOV_BATCH ? u->iovcnt - at : ZT_IOV_BATCH;
+	/* 1..ZT_IOV_BATCH already; said again in a form older verifiers (6.1)
+	 * keep hold of when the compiler reloads n from a spilled copy of
+	 * the count, and which it cannot fold away. */
+	asm volatile("" : "+r"(n));
+	n = ((n - 1) & (ZT_IOV_BATCH - 1)) + 1;
 	if (bpf_probe_read_user(u->v, n * sizeof(u->v[0]),
 				(void *)(u->iov + at * sizeof(u->v[0]))))
 		return false;

@@ -32,12 +32,14 @@ dns_setup() {
 # resolv.conf that `ip netns exec` mounts from /etc/netns/zt-ping/.
 dns_queries() {
 	local s=$ZT_NET4.2 rc=0 made=
-	ct_exec ping dig +short "@$s" example.test A >"$ZT_TMP/dig.out"
-	ct_exec ping dig +short "@$s" host.example.test AAAA >>"$ZT_TMP/dig.out"
-	ct_exec ping dig +short "@$s" example.test MX >>"$ZT_TMP/dig.out"
-	ct_exec ping dig "@$s" missing.test A | grep -o 'status: [A-Z]*' >>"$ZT_TMP/dig.out"
-	ct_exec ping dig +tcp +short "@$s" host.example.test A >>"$ZT_TMP/dig.out"
-	ct_exec ping dig +short "@${ZT_NET6}:2" example.test A >>"$ZT_TMP/dig.out"
+	{
+		ct_exec ping dig +short "@$s" example.test A
+		ct_exec ping dig +short "@$s" host.example.test AAAA
+		ct_exec ping dig +short "@$s" example.test MX
+		ct_exec ping dig "@$s" missing.test A | grep -o 'status: [A-Z]*'
+		ct_exec ping dig +tcp +short "@$s" host.example.test A
+		ct_exec ping dig +short "@${ZT_NET6}:2" example.test A
+	} >"$ZT_TMP/dig.out"
 	[ -d /etc/netns ] || made=1
 	mkdir -p /etc/netns/zt-ping
 	echo "nameserver $s" >/etc/netns/zt-ping/resolv.conf
@@ -57,8 +59,8 @@ dns_queries() {
 # dnsmasq's view: "query[TYPE] NAME from IP", in order, for queries from IP
 # (a sed regex).
 dns_log_queries() {
-	sed -n "s/.* query\[\([A-Z0-9]*\)\] \([^ ]*\) from $1\$/\1 \2/p" "$DNS_LOG" | tr 'A-Z' 'a-z' |
-		awk '{ print toupper($1), $2 }' | paste -sd',' -
+	sed -n "s/.* query\[\([A-Z0-9]*\)\] \([^ ]*\) from $1\$/\1 \2/p" "$DNS_LOG" |
+		awk '{ print $1, tolower($2) }' | paste -sd',' -
 }
 
 EXPECT_Q="A example.test,AAAA host.example.test,MX example.test,A missing.test,A host.example.test,A example.test,A host.example.test,AAAA host.example.test"
