@@ -46,7 +46,7 @@ static void on_txn(void *ctx, const struct zt_txn *t)
 	check_str(t->method, sizeof(t->method));
 	check_str(t->target, sizeof(t->target));
 	check_str(t->error, sizeof(t->error));
-	if (strcmp(t->protocol, "dns") || (t->flags & ~ALL_FLAGS) || t->status < 0 || t->status > 15)
+	if (strcmp(t->protocol, "dns") || (t->flags & ~ALL_FLAGS) || t->status < 0 || t->status > 4095)
 		abort();
 	if (t->failed != (t->status != 0) || !t->error[0] != !t->status)
 		abort();

@@ -338,8 +338,25 @@ static void test_tc_and_rcodes(void)
 		CHECK_EQ_STR(x->t[rc].error, names[rc - 1]);
 		CHECK(x->t[rc].failed);
 	}
+	/* EDNS: the OPT record's upper RCODE bits (BADCOOKIE = 1 << 4 | 7). */
+	struct pkt nx = hex(DIG_NX_R);
+	nx.b[3] = 0x80 | 7;
+	nx.b[35] = 1;
+	feedp(x, ZT_DIR_OUT, S(3), DIG_NX_Q);
+	feedc(x, ZT_DIR_IN, S(3), nx.b, nx.n, nx.n);
+	CHECK_EQ_INT(x->n, 7);
+	CHECK_EQ_INT(x->t[6].status, 23);
+	CHECK_EQ_STR(x->t[6].error, "BADCOOKIE");
+	/* ... only when the OPT record was captured. */
+	feedp(x, ZT_DIR_OUT, S(3), DIG_NX_Q);
+	feedc(x, ZT_DIR_IN, S(3), nx.b, 36, nx.n);
+	CHECK_EQ_INT(x->t[7].status, 23);
+	feedp(x, ZT_DIR_OUT, S(3), DIG_NX_Q);
+	feedc(x, ZT_DIR_IN, S(3), nx.b, 35, nx.n);
+	CHECK_EQ_INT(x->t[8].status, 7);
 	char buf[16];
 	CHECK_EQ_STR(dns_rcode_name(13, buf, sizeof(buf)), "RCODE13");
+	CHECK_EQ_STR(dns_rcode_name(16, buf, sizeof(buf)), "BADVERS");
 	CHECK_EQ_STR(dns_type_name(65, buf, sizeof(buf)), "HTTPS");
 	CHECK_EQ_STR(dns_type_name(64, buf, sizeof(buf)), "SVCB");
 	CHECK_EQ_STR(dns_type_name(999, buf, sizeof(buf)), "TYPE999");

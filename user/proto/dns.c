@@ -127,6 +127,34 @@ int dns_name(const uint8_t *msg, uint32_t cap, uint32_t off, char *out, size_t o
 	return DNS_BAD;
 }
 
+/*
+ * A response's EDNS OPT record (RFC 6891) carries the RCODE's upper 8 bits
+ * (BADVERS, BADCOOKIE): found by skipping the answer and authority records
+ * after the question, as far as they were captured. Each record takes 11
+ * bytes at least, so the walk is bounded by cap.
+ */
+static void ext_rcode(const uint8_t *p, uint32_t cap, struct dns_msg *m)
+{
+	uint32_t pos = m->q_end, total = (uint32_t)m->ancount + m->nscount + m->arcount;
+	char none[1];
+	bool cut;
+
+	for (uint32_t i = 0; i < total; i++) {
+		uint32_t next = 0;
+
+		if (dns_name(p, cap, pos, none, 0, &next, &cut) != DNS_OK || next + 5 > cap)
+			return;
+		/* Type, class, then the TTL whose first byte it is. */
+		if (i >= (uint32_t)m->ancount + m->nscount && be16(p + next) == 41) {
+			m->rcode |= p[next + 4] << 4;
+			return;
+		}
+		if (next + 10 > cap)
+			return;
+		pos = next + 10 + be16(p + next + 8);
+	}
+}
+
 int dns_parse(const uint8_t *p, uint32_t cap, uint32_t len, struct dns_msg *m)
 {
 	uint32_t next = 0;
@@ -163,6 +191,8 @@ int dns_parse(const uint8_t *p, uint32_t cap, uint32_t len, struct dns_msg *m)
 	m->qclass = be16(p + next + 2);
 	m->q_end = next + 4;
 	m->has_q = true;
+	if (m->qr && m->arcount)
+		ext_rcode(p, cap < len ? cap : len, m);
 	return DNS_OK;
 }
 
@@ -191,11 +221,18 @@ const char *dns_rcode_name(unsigned rcode, char *buf, size_t size)
 {
 	static const char *const names[] = {
 		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-		"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
+		"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI",
+	};
+	/* EDNS's extended RCODEs (RFC 6891, 8945, 7873). */
+	static const char *const ext[] = {
+		"BADVERS", "BADKEY", "BADTIME", "BADMODE", "BADNAME", "BADALG", "BADTRUNC",
+		"BADCOOKIE",
 	};
 
 	if (rcode < sizeof(names) / sizeof(names[0]))
 		return names[rcode];
+	if (rcode >= 16 && rcode - 16 < sizeof(ext) / sizeof(ext[0]))
+		return ext[rcode - 16];
 	snprintf(buf, size, "RCODE%u", rcode);
 	return buf;
 }

@@ -41,7 +41,8 @@
 struct dns_msg {
 	uint16_t id, qdcount, ancount, nscount, arcount;
 	uint16_t qtype, qclass;
-	uint8_t opcode, rcode;
+	uint8_t opcode;
+	uint16_t rcode; /* with EDNS's upper bits, when its OPT record was captured */
 	bool qr, tc;
 	bool has_q;    /* the question was read whole */
 	bool name_cut; /* qname longer than the text kept (ZT_F_TARGET_CUT) */
@@ -75,7 +76,8 @@ int dns_name(const uint8_t *msg, uint32_t cap, uint32_t off, char *out, size_t o
 
 /* "A", "AAAA", ... or "TYPE<n>" into buf (at least 12 bytes). */
 const char *dns_type_name(uint16_t type, char *buf, size_t size);
-/* "NOERROR", "NXDOMAIN", ... or "RCODE<n>" into buf (at least 12 bytes). */
+/* "NOERROR", "NXDOMAIN", "BADCOOKIE", ... or "RCODE<n>" into buf (at least
+ * 12 bytes). */
 const char *dns_rcode_name(unsigned rcode, char *buf, size_t size);
 
 #endif
