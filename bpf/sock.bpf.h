@@ -9,14 +9,52 @@
 #define ZT_AF_INET 2
 #define ZT_AF_INET6 10
 #define ZT_IPPROTO_TCP 6
+#define ZT_IPPROTO_UDP 17
+
+/* IPPROTO_TCP or IPPROTO_UDP for the IPv4/IPv6 sockets we trace, else 0. */
+static __always_inline __u8 zt_sock_ipproto(const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 proto;
+
+	if (family != ZT_AF_INET && family != ZT_AF_INET6)
+		return 0;
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	return proto == ZT_IPPROTO_TCP || proto == ZT_IPPROTO_UDP ? proto : 0;
+}
 
 static __always_inline bool zt_sock_is_tcp(const struct sock *sk)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return zt_sock_ipproto(sk) == ZT_IPPROTO_TCP;
+}
 
-	if (family != ZT_AF_INET && family != ZT_AF_INET6)
+/* A UDP datagram's destination, from the sender's own sockaddr. */
+struct zt_peer {
+	__u8 addr[16];
+	__u16 port; /* host order */
+	__u16 family;
+} __attribute__((aligned(8))); /* compared as two u64 */
+
+/* Reads a user sockaddr (sendto's, msg_name); false when there is none. */
+static __always_inline bool zt_peer_read(__u64 uaddr, struct zt_peer *p)
+{
+	struct {
+		__u16 family;
+		__u16 port;
+		__u8 v4[4];
+	} h;
+
+	if (!uaddr || bpf_probe_read_user(&h, sizeof(h), (void *)uaddr))
 		return false;
-	return BPF_CORE_READ(sk, sk_protocol) == ZT_IPPROTO_TCP;
+	p->family = h.family;
+	p->port = __builtin_bswap16(h.port);
+	if (h.family == ZT_AF_INET) {
+		__builtin_memset(p->addr, 0, sizeof(p->addr));
+		__builtin_memcpy(p->addr, h.v4, 4);
+		return true;
+	}
+	/* sockaddr_in6: flowinfo, then the address. */
+	return h.family == ZT_AF_INET6 && !bpf_probe_read_user(p->addr, 16, (void *)(uaddr + 8));
 }
 
 /* The cgroup2 id the socket was created in (accepted sockets inherit the
@@ -26,7 +64,8 @@ static __always_inline __u64 zt_sock_cgroup_id(const struct sock *sk)
 	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
 }
 
-static __always_inline void zt_sock_tuple(const struct sock *sk, struct zt_conn_event *e)
+static __always_inline void zt_sock_tuple(const struct sock *sk, struct zt_conn_event *e,
+					  const struct zt_peer *peer)
 {
 	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -39,6 +78,15 @@ static __always_inline void zt_sock_tuple(const struct sock *sk, struct zt_conn_
 	} else {
 		bpf_core_read(e->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		bpf_core_read(e->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+	if (peer) {
+		/* An AF_INET6 socket may send to an AF_INET address: the
+		 * local address is then left out rather than mixed. */
+		if (peer->family != e->family)
+			__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+		e->family = peer->family;
+		e->dport = peer->port;
+		__builtin_memcpy(e->daddr, peer->addr, 16);
 	}
 }
 
@@ -108,18 +156,14 @@ static __always_inline __u64 zt_sock_id(struct sock *sk)
 	return bpf_get_socket_cookie(sk);
 }
 
-/*
- * Tell userspace about a socket, once. Until the record is in the ring the
- * state stays unannounced (conn_id 0) and the next event tries again, so a
- * full ring delays a connection's tuple but never loses it for good.
- */
-static __always_inline bool zt_sock_announce(struct sock *sk, struct zt_sock *st, __u64 ts,
-					     __u64 cgid, __u8 origin)
+/* A conn record for the socket: its first, or (UDP, `peer` not NULL) one
+ * carrying a new destination under the same id. */
+static __always_inline bool zt_sock_emit_conn(struct sock *sk, struct zt_sock *st, __u64 ts,
+					      __u64 cgid, __u8 origin, __u8 ipproto,
+					      const struct zt_peer *peer)
 {
 	struct zt_conn_event *e;
 
-	if (st->conn_id)
-		return true;
 	e = bpf_ringbuf_reserve(&zt_events, sizeof(*e), 0);
 	if (!e) {
 		zt_count(ZT_CNT_RB_FULL_CONN);
@@ -128,16 +172,35 @@ static __always_inline bool zt_sock_announce(struct sock *sk, struct zt_sock *st
 	__builtin_memset(e, 0, sizeof(*e));
 	e->hdr.type = ZT_EV_CONN;
 	e->hdr.ts_ns = ts;
-	e->hdr.conn_id = zt_sock_id(sk);
+	e->hdr.conn_id = st->conn_id ? st->conn_id : zt_sock_id(sk);
 	e->cgroup_id = cgid;
 	e->role = st->role;
 	e->origin = origin;
-	zt_sock_tuple(sk, e);
+	e->ipproto = ipproto;
+	zt_sock_tuple(sk, e, peer);
 	st->conn_id = e->hdr.conn_id;
 	st->cgroup_id = cgid;
+	if (peer) {
+		__builtin_memcpy(st->peer, peer->addr, 16);
+		st->peer_port = peer->port;
+		st->peer_family = peer->family;
+	}
 	bpf_ringbuf_submit(e, zt_rb_flags());
 	zt_count(ZT_CNT_EV_CONN);
 	return true;
+}
+
+/*
+ * Tell userspace about a socket, once. Until the record is in the ring the
+ * state stays unannounced (conn_id 0) and the next event tries again, so a
+ * full ring delays a connection's tuple but never loses it for good.
+ */
+static __always_inline bool zt_sock_announce(struct sock *sk, struct zt_sock *st, __u64 ts,
+					     __u64 cgid, __u8 origin)
+{
+	if (st->conn_id)
+		return true;
+	return zt_sock_emit_conn(sk, st, ts, cgid, origin, ZT_IPPROTO_TCP, NULL);
 }
 
 #endif

@@ -20,11 +20,20 @@
 enum {
 	ZT_NR_read = 0, ZT_NR_write = 1, ZT_NR_readv = 19, ZT_NR_writev = 20,
 	ZT_NR_sendto = 44, ZT_NR_recvfrom = 45, ZT_NR_sendmsg = 46, ZT_NR_recvmsg = 47,
+	ZT_NR_recvmmsg = 299, ZT_NR_sendmmsg = 307,
 };
 #define ZT_REGS_NR(r) ((r)->orig_ax)
 #define ZT_REGS_ARG2(r) ((r)->si)
 #define ZT_REGS_ARG3(r) ((r)->dx)
+#define ZT_REGS_ARG5(r) ((r)->r8)
 #endif
+
+/* The current syscall's number and the arguments we decode: the buffer,
+ * iovec, msghdr or mmsghdr vector (2nd), its size or count (3rd), and
+ * sendto's destination address (5th). */
+struct zt_sysargs {
+	__u64 nr, arg2, arg3, arg5;
+};
 
 struct zt_iovec {
 	__u64 base;
@@ -41,6 +50,8 @@ struct zt_iovec {
  * first batch is read once, for the prefix and (often) the tail alike. */
 struct zt_ubuf {
 	__u64 base;        /* contiguous buffer, when iov == 0 */
+	__u64 size;        /* its size, 0 when not known: a datagram received with
+			    * MSG_TRUNC is longer than the buffer it landed in */
 	__u64 iov, iovcnt; /* else the user's iovec array */
 	__u64 nv;          /* iovecs in v: the batch starting at index vat */
 	__u64 vat;
@@ -55,6 +66,11 @@ static __always_inline bool zt_iov_batch(struct zt_ubuf *u, __u64 at)
 	if (at >= u->iovcnt)
 		return false;
 	n = u->iovcnt - at < ZT_IOV_BATCH ? u->iovcnt - at : ZT_IOV_BATCH;
+	/* 1..ZT_IOV_BATCH already; said again in a form older verifiers (6.1)
+	 * keep hold of when the compiler reloads n from a spilled copy of
+	 * the count, and which it cannot fold away. */
+	asm volatile("" : "+r"(n));
+	n = ((n - 1) & (ZT_IOV_BATCH - 1)) + 1;
 	if (bpf_probe_read_user(u->v, n * sizeof(u->v[0]),
 				(void *)(u->iov + at * sizeof(u->v[0]))))
 		return false;
@@ -72,8 +88,8 @@ static __always_inline bool zt_iov_batch(struct zt_ubuf *u, __u64 at)
 const volatile bool zt_regs_from_stack __weak = false;
 #define ZT_THREAD_SIZE 16384
 
-/* The current syscall's number and its second and third arguments. */
-static __always_inline bool zt_sysargs(__u64 *nr, __u64 *arg2, __u64 *arg3)
+/* Reads the current syscall's arguments; false when they cannot be had. */
+static __always_inline bool zt_sysargs(struct zt_sysargs *a)
 {
 #ifdef ZT_REGS_NR
 	if (zt_regs_from_stack) {
@@ -84,50 +100,66 @@ static __always_inline bool zt_sysargs(__u64 *nr, __u64 *arg2, __u64 *arg3)
 		if (!stack)
 			return false;
 		r = (struct pt_regs *)(stack + ZT_THREAD_SIZE - bpf_core_type_size(struct pt_regs));
-		*nr = BPF_CORE_READ(r, orig_ax);
-		*arg2 = BPF_CORE_READ(r, si);
-		*arg3 = BPF_CORE_READ(r, dx);
+		a->nr = BPF_CORE_READ(r, orig_ax);
+		a->arg2 = BPF_CORE_READ(r, si);
+		a->arg3 = BPF_CORE_READ(r, dx);
+		a->arg5 = BPF_CORE_READ(r, r8);
 		return true;
 	}
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
 	if (!regs)
 		return false;
-	*nr = ZT_REGS_NR(regs);
-	*arg2 = ZT_REGS_ARG2(regs);
-	*arg3 = ZT_REGS_ARG3(regs);
+	a->nr = ZT_REGS_NR(regs);
+	a->arg2 = ZT_REGS_ARG2(regs);
+	a->arg3 = ZT_REGS_ARG3(regs);
+	a->arg5 = ZT_REGS_ARG5(regs);
 	return true;
 #else
 	return false;
 #endif
 }
 
-/* Finds the current syscall's user buffer; false when there is none. */
-static __always_inline bool zt_user_buf(struct zt_ubuf *u)
+static __always_inline bool zt_sys_is_mmsg(const struct zt_sysargs *a)
 {
 #ifdef ZT_REGS_NR
-	__u64 nr, arg2, arg3;
+	return a->nr == ZT_NR_sendmmsg || a->nr == ZT_NR_recvmmsg;
+#else
+	return false;
+#endif
+}
 
-	if (!zt_sysargs(&nr, &arg2, &arg3))
-		return false;
-	switch (nr) {
+/*
+ * Finds the current message's user buffer; false when there is none.
+ * `msg`: the user msghdr of this message, for the msghdr calls (sendmsg,
+ * recvmsg: their 2nd argument; sendmmsg, recvmmsg: the entry the caller
+ * found for this datagram, 0 when it could not tell which).
+ */
+static __always_inline bool zt_user_buf(struct zt_ubuf *u, const struct zt_sysargs *a, __u64 msg)
+{
+#ifdef ZT_REGS_NR
+	switch (a->nr) {
 	case ZT_NR_read:
 	case ZT_NR_write:
 	case ZT_NR_sendto:
 	case ZT_NR_recvfrom:
-		u->base = arg2;
-		return arg2 != 0;
+		u->base = a->arg2;
+		u->size = a->arg3;
+		return a->arg2 != 0;
 	case ZT_NR_readv:
 	case ZT_NR_writev:
-		u->iov = arg2;
-		u->iovcnt = arg3;
+		u->iov = a->arg2;
+		u->iovcnt = a->arg3;
 		break;
 	case ZT_NR_sendmsg:
 	case ZT_NR_recvmsg:
-		if (bpf_probe_read_user(&u->iov, sizeof(u->iov),
-					(void *)(arg2 + __builtin_offsetof(struct user_msghdr, msg_iov))) ||
+	case ZT_NR_sendmmsg:
+	case ZT_NR_recvmmsg:
+		if (!msg ||
+		    bpf_probe_read_user(&u->iov, sizeof(u->iov),
+					(void *)(msg + __builtin_offsetof(struct user_msghdr, msg_iov))) ||
 		    bpf_probe_read_user(&u->iovcnt, sizeof(u->iovcnt),
-					(void *)(arg2 + __builtin_offsetof(struct user_msghdr, msg_iovlen))))
+					(void *)(msg + __builtin_offsetof(struct user_msghdr, msg_iovlen))))
 			return false;
 		break;
 	default:
@@ -137,6 +169,21 @@ static __always_inline bool zt_user_buf(struct zt_ubuf *u)
 #else
 	return false;
 #endif
+}
+
+/* Bytes the first batch of iovecs holds, or -1 when the vector is longer. */
+static __always_inline __s64 zt_ubuf_batch_bytes(const struct zt_ubuf *u)
+{
+	__u64 sum = 0;
+
+	if (!u->iov || u->iovcnt > ZT_IOV_BATCH)
+		return -1;
+	for (int i = 0; i < ZT_IOV_BATCH; i++) {
+		if (i >= u->nv)
+			break;
+		sum += u->v[i].len;
+	}
+	return sum;
 }
 
 /*
@@ -150,6 +197,8 @@ static __always_inline int zt_user_gather(const struct zt_ubuf *u, __u32 want, _
 {
 	__u32 off = 0, k;
 
+	if (!u->iov && u->size && want > u->size)
+		want = u->size;
 	want &= ZT_CAPTURE_MAX * 2 - 1;
 	if (!u->iov) {
 		if (bpf_probe_read_user(dst, want, (void *)u->base))
@@ -180,7 +229,7 @@ static __always_inline __u8 zt_user_tail(struct zt_ubuf *u, __u64 len, __u8 *out
 {
 	__u64 end = 0, cum = 0, sz = ZT_TAIL_LEN;
 
-	if (len < ZT_TAIL_LEN)
+	if (len < ZT_TAIL_LEN || (!u->iov && u->size && len > u->size))
 		return 0;
 	if (!u->iov)
 		end = u->base + len;

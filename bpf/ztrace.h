@@ -23,13 +23,21 @@
 
 /* Deepest cgroup nesting the in-kernel ancestor walk looks at. */
 #define ZT_CGROUP_MAX_DEPTH 16
+/* UDP sockets have no close: userspace forgets one idle this long, and the
+ * kernel side announces a UDP socket again (conn record, same id) when it
+ * comes back after half that. */
+#define ZT_UDP_IDLE_NS (30ULL * 1000000000ULL)
+
 /* Cgroups a user can select (each selection includes its subtree). */
 #define ZT_MAX_TRACED_CGROUPS 1024
 
 enum zt_event_type {
-	ZT_EV_CONN = 1,  /* a traced socket seen for the first time */
+	ZT_EV_CONN = 1,  /* a traced socket seen for the first time; again for a
+			  * UDP socket without connect() each time the peer of
+			  * its sends changes (same conn_id, the new daddr/dport) */
 	ZT_EV_DATA = 2,  /* one send or receive on a traced socket */
-	ZT_EV_CLOSE = 3, /* a traced socket reached TCP_CLOSE */
+	ZT_EV_CLOSE = 3, /* a traced socket reached TCP_CLOSE (TCP only: userspace
+			  * expires idle UDP sockets) */
 	ZT_EV_EXEC = 4,  /* a traced process exec'd or was forked: userspace looks
 			  * for TLS libraries */
 	ZT_EV_TYPES,
@@ -90,7 +98,10 @@ struct zt_conn_event {
 	struct zt_event_hdr hdr;
 	__u64 cgroup_id; /* cgroup2 id the socket is attributed to */
 	__u8 saddr[16];  /* local address: IPv4 in the first 4 bytes, or IPv6 */
-	__u8 daddr[16];  /* peer address */
+	__u8 daddr[16];  /* peer address. UDP without connect(): the destination
+			  * of its latest send (sendto's address, msg_name), 0
+			  * while it has only received (a receive's source is
+			  * not in reach of the hooks) */
 	__u32 netns;     /* network namespace inode: tuples are per namespace */
 	__u16 sport;     /* local port, host order */
 	__u16 dport;     /* peer port, host order */
@@ -139,10 +150,19 @@ struct zt_sock {
 	__u64 cgroup_id;
 	__u64 bytes[2];  /* by enum zt_dir: stream offsets, counted even when a
 			  * record is lost */
+	__u64 udp_last_ns; /* UDP: the latest datagram (see ZT_UDP_IDLE_NS) */
+	__u64 udp_key;     /* UDP, state in a hash: the socket's ports and peer when
+			    * announced; another socket at a freed one's address
+			    * differs and starts afresh */
+	/* UDP without connect(): the destination of its latest send, as last
+	 * announced (a conn record goes out again when it changes). */
+	__u8 peer[16];
+	__u16 peer_port;
+	__u16 peer_family;
 	__u8 role;
 	__u8 tls;        /* a TLS library's plaintext is tied to this socket: its
 			  * own bytes are ciphertext, counted but not sent */
-	__u8 pad[6];
+	__u8 pad[2];
 };
 
 #define ZT_ABI_ASSERT(x) _Static_assert(x, #x)
@@ -151,6 +171,6 @@ ZT_ABI_ASSERT(sizeof(struct zt_conn_event) == 24 + 8 + 32 + 16);
 ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 8 + 16 + 8 + 8 + 16);
 ZT_ABI_ASSERT(sizeof(struct zt_close_event) == 24);
 ZT_ABI_ASSERT(sizeof(struct zt_exec_event) == 40);
-ZT_ABI_ASSERT(sizeof(struct zt_sock) == 40);
+ZT_ABI_ASSERT(sizeof(struct zt_sock) == 72);
 
 #endif

@@ -150,6 +150,23 @@ void zt_conn_table_touch(struct zt_conn_table *t, struct zt_conn *c, uint64_t no
 	}
 }
 
+uint32_t zt_conn_table_expire(struct zt_conn_table *t, uint64_t cutoff_ns,
+			       bool (*expire)(void *ctx, struct zt_conn *c), void *ctx)
+{
+	struct zt_conn *c = t->lru_tail, *prev;
+	uint32_t n = 0;
+
+	/* Oldest first; the first one used since the cutoff ends the walk. */
+	for (; c && c->last_ns < cutoff_ns; c = prev) {
+		prev = c->lru_prev;
+		if (expire(ctx, c)) {
+			zt_conn_table_remove(t, c);
+			n++;
+		}
+	}
+	return n;
+}
+
 uint32_t zt_conn_table_count(const struct zt_conn_table *t)
 {
 	return t->count;

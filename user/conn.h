@@ -55,5 +55,13 @@ struct zt_conn *zt_conn_table_get(struct zt_conn_table *t, uint64_t id, uint64_t
 void zt_conn_table_touch(struct zt_conn_table *t, struct zt_conn *c, uint64_t now_ns);
 void zt_conn_table_remove(struct zt_conn_table *t, struct zt_conn *c);
 uint32_t zt_conn_table_count(const struct zt_conn_table *t);
+/*
+ * Walks the connections idle since before `cutoff_ns`, least recently used
+ * first; each one `expire` returns true for is removed (after `expire` has
+ * settled it). Costs one step per idle connection, and stops at the first
+ * connection used since. Returns how many were removed.
+ */
+uint32_t zt_conn_table_expire(struct zt_conn_table *t, uint64_t cutoff_ns,
+			       bool (*expire)(void *ctx, struct zt_conn *c), void *ctx);
 
 #endif

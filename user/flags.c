@@ -6,7 +6,7 @@
 static const char *const names[] = {
 	"truncated", "target_cut", "resync", "no_response", "midstream",
 	"close_delimited", "evicted", "pipelined", "upgrade", "request_unseen",
-	"headers_unknown", "streaming", "timeout",
+	"headers_unknown", "streaming", "timeout", "dns_truncated",
 };
 
 const char *zt_flag_name(uint32_t bit)

@@ -24,6 +24,8 @@
 				      * fields not decoded rather than guessed */
 #define ZT_F_STREAMING   (1u << 11) /* gRPC: more than one message in a direction */
 #define ZT_F_TIMEOUT     (1u << 12) /* no response within the protocol's bound (DNS) */
+#define ZT_F_DNS_TC      (1u << 13) /* DNS: the server truncated its response (TC bit);
+				     * the client is expected to ask again over TCP */
 
 /* Writes "a,b,c" names of set flags into buf; returns the length. */
 int zt_flags_format(uint32_t flags, char *buf, int size);

@@ -16,7 +16,7 @@
 
 #include "hooks.h"
 
-#define ZT_HOOK_PROGS 4
+#define ZT_HOOK_PROGS 8
 
 /*
  * The implementations. A new flavour of a hook is a row here plus its
@@ -51,9 +51,44 @@ static const struct zt_hook_impl impls[] = {
 	{ "io", ZT_HOOK_KPROBE, { "zt_kp_send", "zt_krp_send", "zt_kp_recv_nb", "zt_krp_recv" },
 	  { "tcp_sendmsg", "tcp_sendmsg", "tcp_recvmsg", "tcp_recvmsg" }, { 0, 0, 6, 0 } },
 	{ "state", ZT_HOOK_KPROBE, { "zt_kp_state" }, { "tcp_set_state" } },
+	/* UDP datagrams. The io hook's tracepoints see them too: when io is
+	 * tp_btf, udp is tp_btf with nothing more to load (see
+	 * select_hooks); otherwise the protocol's own functions, IPv4 and
+	 * IPv6. recvmsg lost its noblock parameter in 5.19. */
+	{ "udp", ZT_HOOK_FENTRY,
+	  { "zt_fexit_udp_send", "zt_fexit_udp_recv4", "zt_fexit_udp6_send", "zt_fexit_udp6_recv4" },
+	  { "udp_sendmsg", "udp_recvmsg", "udpv6_sendmsg", "udpv6_recvmsg" }, { 3, 4, 3, 4 } },
+	{ "udp", ZT_HOOK_FENTRY,
+	  { "zt_fexit_udp_send", "zt_fexit_udp_recv", "zt_fexit_udp6_send", "zt_fexit_udp6_recv" },
+	  { "udp_sendmsg", "udp_recvmsg", "udpv6_sendmsg", "udpv6_recvmsg" }, { 3, 5, 3, 5 } },
+	{ "udp", ZT_HOOK_FENTRY,
+	  { "zt_fexit_udp_send", "zt_fexit_udp_recv_nb", "zt_fexit_udp6_send",
+	    "zt_fexit_udp6_recv_nb" },
+	  { "udp_sendmsg", "udp_recvmsg", "udpv6_sendmsg", "udpv6_recvmsg" }, { 3, 6, 3, 6 } },
+	{ "udp", ZT_HOOK_TP_BTF, { NULL }, { NULL } },
+	{ "udp", ZT_HOOK_KPROBE,
+	  { "zt_kp_udp_send", "zt_krp_udp_send", "zt_kp_udp_recv", "zt_krp_udp_recv",
+	    "zt_kp_udp6_send", "zt_krp_udp6_send", "zt_kp_udp6_recv", "zt_krp_udp6_recv" },
+	  { "udp_sendmsg", "udp_sendmsg", "udp_recvmsg", "udp_recvmsg", "udpv6_sendmsg",
+	    "udpv6_sendmsg", "udpv6_recvmsg", "udpv6_recvmsg" },
+	  { 0, 0, 4, 0, 0, 0, 4, 0 } },
+	{ "udp", ZT_HOOK_KPROBE,
+	  { "zt_kp_udp_send", "zt_krp_udp_send", "zt_kp_udp_recv", "zt_krp_udp_recv",
+	    "zt_kp_udp6_send", "zt_krp_udp6_send", "zt_kp_udp6_recv", "zt_krp_udp6_recv" },
+	  { "udp_sendmsg", "udp_sendmsg", "udp_recvmsg", "udp_recvmsg", "udpv6_sendmsg",
+	    "udpv6_sendmsg", "udpv6_recvmsg", "udpv6_recvmsg" },
+	  { 0, 0, 5, 0, 0, 0, 5, 0 } },
+	{ "udp", ZT_HOOK_KPROBE,
+	  { "zt_kp_udp_send", "zt_krp_udp_send", "zt_kp_udp_recv_nb", "zt_krp_udp_recv",
+	    "zt_kp_udp6_send", "zt_krp_udp6_send", "zt_kp_udp6_recv_nb", "zt_krp_udp6_recv" },
+	  { "udp_sendmsg", "udp_sendmsg", "udp_recvmsg", "udp_recvmsg", "udpv6_sendmsg",
+	    "udpv6_sendmsg", "udpv6_recvmsg", "udpv6_recvmsg" },
+	  { 0, 0, 6, 0, 0, 0, 6, 0 } },
 };
 
-static const char *const logical_hooks[] = { "io", "state" };
+/* "udp" last: it depends on what io chose. Optional: without it, UDP is
+ * not traced and TCP is unaffected. */
+static const char *const logical_hooks[] = { "io", "state", "udp" };
 
 static const char *const kind_names[ZT_HOOK_KINDS] = {
 	[ZT_HOOK_FENTRY] = "fentry",
@@ -224,11 +259,23 @@ int zt_hooks_select(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, 
 	return ret;
 }
 
+/*
+ * May `im` serve its hook, given what io chose? io's tracepoints see every
+ * socket's datagrams: with them, udp must be tp_btf (anything more would see
+ * each datagram twice), and without them it cannot be.
+ */
+static bool impl_allowed(const struct zt_hook_impl *im, int io_kind)
+{
+	if (strcmp(im->logical, "udp"))
+		return true;
+	return (im->kind == ZT_HOOK_TP_BTF) == (io_kind == ZT_HOOK_TP_BTF);
+}
+
 static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, int descsz,
 			char *err, int errsz)
 {
 	const int n = sizeof(impls) / sizeof(impls[0]);
-	int off = 0;
+	int off = 0, io_kind = -1;
 
 	desc[0] = '\0';
 	for (int i = 0; i < n; i++)
@@ -239,10 +286,19 @@ static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *de
 		for (int i = 0; i < n; i++) {
 			const struct zt_hook_impl *im = &impls[i];
 
-			if (strcmp(im->logical, logical_hooks[l]) || !mode_allows(mode, im->kind))
+			if (strcmp(im->logical, logical_hooks[l]) || !mode_allows(mode, im->kind) ||
+			    !impl_allowed(im, io_kind))
 				continue;
 			if ((!best || im->kind < best->kind) && impl_works(im, obj))
 				best = im;
+		}
+		if (!best && !strcmp(logical_hooks[l], "udp")) {
+			fprintf(stderr, "ztrace: udp: no hook for UDP sockets works on this kernel "
+					"with these --hooks: UDP (DNS) is not traced\n");
+			off += snprintf(desc + off, descsz - off, " udp=off");
+			if (off >= descsz)
+				off = descsz - 1;
+			continue;
 		}
 		if (!best) {
 			static const char *const mode_names[] = { "", "fentry ", "kprobe ",
@@ -263,6 +319,8 @@ static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *de
 		}
 		set_autoload(obj, best, true);
 		chosen_kinds[best->kind] = true;
+		if (!strcmp(logical_hooks[l], "io"))
+			io_kind = best->kind;
 		off += snprintf(desc + off, descsz - off, "%s%s=%s", off ? " " : "",
 				logical_hooks[l], kind_names[best->kind]);
 		if (off >= descsz)

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cgroup.h"
 #include "conn.h"
@@ -16,6 +17,10 @@
  */
 #define DETECT_TRIES 8
 #define PARSER_QUITS_MAX 2
+/* A UDP socket has no close to wait for: idle ZT_UDP_IDLE_NS, its parser
+ * settles what it holds (queries never answered come out as timed out) and
+ * the socket is forgotten; the kernel side announces it again if it comes
+ * back. */
 
 struct zt_tracer {
 	struct zt_tracer_opts opts;
@@ -178,7 +183,8 @@ static bool tls_route(struct zt_tracer *tr, struct zt_conn *c, const struct zt_d
 	}
 	if (c->tls || c->tls_raw)
 		return false;
-	if (!c->proto && looks_like_tls(e)) {
+	/* TLS runs over TCP; a DNS ID may begin with the same bytes. */
+	if (!c->proto && c->ipproto != IPPROTO_UDP && looks_like_tls(e)) {
 		c->tls_raw = true;
 		return false;
 	}
@@ -347,10 +353,32 @@ const struct zt_tracer_stats *zt_tracer_stats(const struct zt_tracer *tr)
 	return &tr->st;
 }
 
+static bool udp_idle(void *ctx, struct zt_conn *c)
+{
+	struct zt_tracer *tr = ctx;
+
+	if (c->ipproto != IPPROTO_UDP)
+		return false;
+	tr->st.udp_expired++;
+	conn_release(tr, c, c->last_ns, true);
+	return true;
+}
+
+void zt_tracer_expire_udp(struct zt_tracer *tr, uint64_t now_ns)
+{
+	if (now_ns > ZT_UDP_IDLE_NS)
+		zt_conn_table_expire(tr->conns, now_ns - ZT_UDP_IDLE_NS, udp_idle, tr);
+}
+
 void zt_tracer_tick(struct zt_tracer *tr)
 {
+	struct timespec ts;
+
 	if (tr->names)
 		zt_cgroup_names_prune(tr->names);
+	/* The kernel's timestamps are CLOCK_MONOTONIC too. */
+	if (!clock_gettime(CLOCK_MONOTONIC, &ts))
+		zt_tracer_expire_udp(tr, (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
 }
 
 uint32_t zt_tracer_cgroup_names(const struct zt_tracer *tr)

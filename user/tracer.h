@@ -31,6 +31,7 @@ struct zt_tracer_stats {
 	uint64_t tls_conns;        /* connections whose plaintext came from a TLS library */
 	uint64_t tls_opaque;       /* TLS connections closed with no plaintext seen (a TLS
 				    * stack ztrace does not probe): counted, not parsed */
+	uint64_t udp_expired;      /* UDP sockets settled and forgotten after being idle */
 	struct http1_stats http1;
 	struct zt_proto_stats proto[ZT_PROTO_MAX]; /* by enum zt_proto_id; for HTTP/1
 						     * only conns and txns */
@@ -60,7 +61,11 @@ const struct zt_tracer_stats *zt_tracer_stats(const struct zt_tracer *tr);
 uint32_t zt_tracer_conns(const struct zt_tracer *tr);
 /* Cgroup names cached now. */
 uint32_t zt_tracer_cgroup_names(const struct zt_tracer *tr);
-/* Housekeeping, every few seconds: forgets cgroups that are gone. */
+/* Housekeeping, every few seconds: forgets cgroups that are gone, expires
+ * idle UDP sockets (zt_tracer_expire_udp with the current time). */
 void zt_tracer_tick(struct zt_tracer *tr);
+/* UDP sockets without a datagram for 30 s before `now_ns` (CLOCK_MONOTONIC,
+ * as the records' timestamps) are settled by their parser and removed. */
+void zt_tracer_expire_udp(struct zt_tracer *tr, uint64_t now_ns);
 
 #endif

@@ -33,6 +33,7 @@ rc=0
 "$ROOT/scripts/vmtest/run.sh" --kernels "$KERNELS" --cgroup "$LAYOUTS" --timeout "${ZT_VM_TIMEOUT:-600}" -- \
 	"$ROOT/tests/vm/e2e.sh:/tests/run-in-vm.sh" "$ROOT/build/ztrace:/tests/ztrace" \
 	"$(command -v nginx):/tests/nginx" "$(command -v curl):/tests/curl" "$(command -v jq):/tests/jq" \
+	"$(command -v dnsmasq):/tests/dnsmasq" \
 	"$VM/etc/passwd:/etc/passwd" "$VM/etc/group:/etc/group" \
 	"$VM/etc/cert.pem:/tests/cert.pem" "$VM/etc/key.pem:/tests/key.pem" >"$VM/run.out" 2>&1 || rc=1
 

@@ -3,7 +3,9 @@
  * The kernel side on its own: load the real programs, make socket traffic
  * from this process over loopback, and check each record the BPF side wrote
  * (tuple, role, direction, length, captured prefix, close), and that a
- * process outside the selected cgroup leaves no record. Needs root.
+ * process outside the selected cgroup leaves no record. UDP too: a record
+ * per datagram (sendmmsg/recvmmsg included, each with its own bytes), the
+ * peer of a socket without connect() from its sends. Needs root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -83,6 +85,134 @@ static struct rec *conn_rec_by_port(uint16_t sport)
 	return NULL;
 }
 
+static struct rec *conn_rec_by_id(uint64_t id, int nth)
+{
+	for (int i = 0; i < nrecs; i++)
+		if (recs[i].type == ZT_EV_CONN && recs[i].conn.hdr.conn_id == id && !nth--)
+			return &recs[i];
+	return NULL;
+}
+
+static uint16_t port_of(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+
+	getsockname(fd, (struct sockaddr *)&a, &l);
+	return ntohs(a.sin_port);
+}
+
+/*
+ * A resolver's pattern: a connected client socket that sends two datagrams
+ * at once (sendmmsg, as glibc sends A and AAAA), twice over the same vector;
+ * a server socket without connect() that takes them with recvmmsg and
+ * answers with sendto. Then an untraced child's datagram.
+ */
+static void udp_traffic(const char *root, uint16_t *cport, uint16_t *sport)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in from;
+	socklen_t flen = sizeof(from), alen = sizeof(sa);
+	char b[8][64];
+	int srv = socket(AF_INET, SOCK_DGRAM, 0), cli = socket(AF_INET, SOCK_DGRAM, 0);
+
+	bind(srv, (struct sockaddr *)&sa, sizeof(sa));
+	getsockname(srv, (struct sockaddr *)&sa, &alen);
+	CHECK_EQ_INT(connect(cli, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	*cport = port_of(cli);
+	*sport = ntohs(sa.sin_port);
+
+	CHECK_EQ_INT(send(cli, "q-connected", 11, 0), 11);
+	CHECK_EQ_INT(recvfrom(srv, b[0], sizeof(b[0]), 0, (struct sockaddr *)&from, &flen), 11);
+	CHECK_EQ_INT(sendto(srv, "r-sendto", 8, 0, (struct sockaddr *)&from, flen), 8);
+	CHECK_EQ_INT(recv(cli, b[0], sizeof(b[0]), 0), 8);
+
+	struct iovec iv[3] = { { "m0", 2 }, { "m1x", 3 }, { "m2yy", 4 } };
+	struct mmsghdr mv[3] = {};
+	for (int i = 0; i < 3; i++) {
+		mv[i].msg_hdr.msg_iov = &iv[i];
+		mv[i].msg_hdr.msg_iovlen = 1;
+	}
+	for (int round = 0; round < 2; round++)
+		CHECK_EQ_INT(sendmmsg(cli, mv, 3, 0), 3);
+	struct iovec riv[8];
+	struct mmsghdr rv[8] = {};
+	for (int i = 0; i < 8; i++) {
+		riv[i] = (struct iovec){ b[i], sizeof(b[i]) };
+		rv[i].msg_hdr.msg_iov = &riv[i];
+		rv[i].msg_hdr.msg_iovlen = 1;
+	}
+	/* Six queued, room for eight: the seventh receive fails (EAGAIN). */
+	CHECK_EQ_INT(recvmmsg(srv, rv, 8, MSG_DONTWAIT, NULL), 6);
+	CHECK_EQ_INT(recvmmsg(srv, rv, 8, MSG_DONTWAIT, NULL), -1);
+
+	pid_t child = fork();
+	if (child == 0) {
+		char rootprocs[ZT_CGROUP_PATH_MAX + 16], pid[32];
+		snprintf(rootprocs, sizeof(rootprocs), "%s/cgroup.procs", root);
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		write_file(rootprocs, pid);
+		int u = socket(AF_INET, SOCK_DGRAM, 0);
+		if (sendto(u, "untraced", 8, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	waitpid(child, NULL, 0);
+	CHECK_EQ_INT(recv(srv, b[0], sizeof(b[0]), 0), 8); /* ours: traced */
+	close(cli);
+	close(srv);
+}
+
+static void udp_check(uint16_t cport, uint16_t sport)
+{
+	static const char *const want[] = { "m0", "m1x", "m2yy", "m0", "m1x", "m2yy" };
+	struct rec *cli = conn_rec_by_port(cport), *srv = conn_rec_by_port(sport), *d[12], *re;
+
+	CHECK(cli != NULL && srv != NULL);
+	if (!cli || !srv)
+		return;
+	CHECK_EQ_INT(cli->conn.ipproto, IPPROTO_UDP);
+	CHECK_EQ_INT(cli->conn.dport, sport);
+	CHECK(memcmp(cli->conn.daddr, "\x7f\0\0\1", 4) == 0);
+	CHECK_EQ_INT(cli->conn.role, ZT_ROLE_UNKNOWN);
+	CHECK(conn_rec_by_id(cli->conn.hdr.conn_id, 1) == NULL); /* connected: once */
+	/* The server's first I/O was a receive: no peer yet, then its sendto's. */
+	CHECK_EQ_INT(srv->conn.ipproto, IPPROTO_UDP);
+	CHECK_EQ_INT(srv->conn.dport, 0);
+	re = conn_rec_by_id(srv->conn.hdr.conn_id, 1);
+	CHECK(re != NULL);
+	if (re) {
+		CHECK_EQ_INT(re->conn.dport, cport);
+		CHECK_EQ_INT(re->conn.sport, sport);
+		CHECK(memcmp(re->conn.daddr, "\x7f\0\0\1", 4) == 0);
+	}
+	CHECK(conn_rec_by_id(srv->conn.hdr.conn_id, 2) == NULL);
+
+	uint64_t c = cli->conn.hdr.conn_id, s = srv->conn.hdr.conn_id;
+	CHECK_EQ_INT(data_recs(c, ZT_DIR_OUT, d, 12), 7);
+	CHECK_EQ_INT(d[0]->data.len, 11);
+	CHECK(memcmp(d[0]->payload, "q-connected", 11) == 0);
+	for (int i = 0; i < 6; i++) {
+		CHECK_EQ_INT(d[1 + i]->data.len, (int)strlen(want[i]));
+		CHECK_EQ_INT(d[1 + i]->data.cap, (int)strlen(want[i]));
+		CHECK_EQ_INT(d[1 + i]->data.flags, 0);
+		CHECK(memcmp(d[1 + i]->payload, want[i], strlen(want[i])) == 0);
+	}
+	CHECK_EQ_INT(data_recs(s, ZT_DIR_IN, d, 12), 8);
+	CHECK(memcmp(d[0]->payload, "q-connected", 11) == 0);
+	for (int i = 0; i < 6; i++) {
+		CHECK_EQ_INT(d[1 + i]->data.len, (int)strlen(want[i]));
+		CHECK_EQ_INT(d[1 + i]->data.cap, (int)strlen(want[i]));
+		CHECK(memcmp(d[1 + i]->payload, want[i], strlen(want[i])) == 0);
+	}
+	CHECK_EQ_INT(d[7]->data.len, 8); /* the untraced child's, received by us */
+	CHECK_EQ_INT(d[7]->data.offset, 11 + 2 * 9);
+	CHECK_EQ_INT(data_recs(s, ZT_DIR_OUT, d, 12), 1);
+	CHECK(memcmp(d[0]->payload, "r-sendto", 8) == 0);
+	CHECK_EQ_INT(data_recs(c, ZT_DIR_IN, d, 12), 1);
+	CHECK(memcmp(d[0]->payload, "r-sendto", 8) == 0);
+}
+
 int main(void)
 {
 	char root[ZT_CGROUP_PATH_MAX], dir[ZT_CGROUP_PATH_MAX + 64], procs[ZT_CGROUP_PATH_MAX + 80];
@@ -93,6 +223,7 @@ int main(void)
 	struct ring_buffer *rb;
 	uint64_t id;
 	int lfd, cfd, sfd, ret;
+	uint16_t ucport = 0, usport = 0;
 
 	if (geteuid()) {
 		printf("test_capture: needs root\n0 passed, 1 failed\n");
@@ -182,6 +313,7 @@ int main(void)
 	close(ufd);
 	close(cfd);
 	close(sfd);
+	udp_traffic(root, &ucport, &usport);
 	usleep(100000);
 	ring_buffer__consume(rb);
 
@@ -245,6 +377,8 @@ int main(void)
 	}
 	CHECK_EQ_INT(closes, 2);
 	CHECK_EQ_INT(untraced, 0);
+
+	udp_check(ucport, usport);
 
 	uint64_t cnt[ZT_CNT_MAX];
 	zt_bpf_counters(&bpf, cnt);

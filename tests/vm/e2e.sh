@@ -11,7 +11,9 @@
 # given); not-built: ztrace has no implementation of that mode yet; fail: it did not start otherwise, or the spans are not exactly
 # the 6 server and 6 client spans of the requests nginx logged, the 4 of
 # HTTPS saying "tls": true, with the same fields in every mode (all but
-# times, ids and ports) and real durations.
+# times, ids and ports) and real durations; and, where the kernel has a UDP
+# hook, DNS: busybox nslookup's A and AAAA to dnsmasq in pong, as 2 client
+# and 2 server spans (NOERROR, REFUSED).
 # Exit status: the number of modes that failed.
 
 ZT=/tests/ztrace
@@ -85,6 +87,21 @@ until grep -q ':1F90 ' /proc/$(cat $W/nginx.pid 2>/dev/null || echo 1)/net/tcp 2
 	sleep 0.1
 done
 
+# dnsmasq (when the image has it) answers example.test's A, refuses the rest.
+DNS=no
+if [ -x /tests/dnsmasq ]; then
+	in_ct pong /tests/dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null \
+		--listen-address=10.231.9.2 --bind-interfaces --port=53 --user=root \
+		--pid-file=$W/dnsmasq.pid --address=/example.test/10.1.2.3 >$W/dnsmasq.out 2>&1 &
+	i=0
+	until [ -s $W/dnsmasq.pid ] && grep -q ':0035 ' /proc/$(cat $W/dnsmasq.pid)/net/udp 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || { echo "dnsmasq did not start: $(cat $W/dnsmasq.out)"; exit 1; }
+		sleep 0.1
+	done
+	DNS=yes
+fi
+
 URL=http://10.231.9.2:8080
 TLS_URL=https://10.231.9.2:8443
 for m in auto fentry kprobe tracepoint; do
@@ -119,31 +136,36 @@ for m in auto fentry kprobe tracepoint; do
 	in_ct ping /tests/curl -sS -o /dev/null $URL/status/201
 	# HTTPS: the OpenSSL probes (nginx and curl link libssl.so.3).
 	in_ct ping /tests/curl -sSk -o /dev/null -o /dev/null $TLS_URL/status/404 $TLS_URL/
+	[ $DNS = no ] || in_ct ping nslookup example.test 10.231.9.2 >/dev/null 2>&1
 	sleep 1
 	kill -INT $zpid
 	wait $zpid
 	rc=$?
-	srv=$(grep -c '"kind":"server"' $out)
-	cli=$(grep -c '"kind":"client"' $out)
+	srv=$(grep '"protocol":"http"' $out | grep -c '"kind":"server"')
+	cli=$(grep '"protocol":"http"' $out | grep -c '"kind":"client"')
+	dns=$(/tests/jq -r 'select(.protocol == "dns") | "\(.kind):\(.method):\(.status)"' $out | sort | paste -sd, -)
+	want_dns=client:A:0,client:AAAA:5,server:A:0,server:AAAA:5
+	case $hooks in *udp=off*) want_dns= ;; esac
+	[ $DNS = yes ] || want_dns=
 	logged=$(awk '{printf "%s%s %s", (NR > 1 ? "," : ""), $1, $3}' $W/access.log)
-	got=$(grep '"kind":"server"' $out | sed 's/.*"target":"\([^"]*\)","status":\([0-9]*\).*/\2 \1/' | paste -sd, -)
-	gotc=$(grep '"kind":"client"' $out | sed 's/.*"target":"\([^"]*\)","status":\([0-9]*\).*/\2 \1/' | paste -sd, -)
+	got=$(grep '"protocol":"http"' $out | grep '"kind":"server"' | sed 's/.*"target":"\([^"]*\)","status":\([0-9]*\).*/\2 \1/' | paste -sd, -)
+	gotc=$(grep '"protocol":"http"' $out | grep '"kind":"client"' | sed 's/.*"target":"\([^"]*\)","status":\([0-9]*\).*/\2 \1/' | paste -sd, -)
 	tls=$(grep -c '"tls":true' $out)
 	# Every mode must see the same spans: the fields that do not change
 	# from run to run, sorted, against the first mode that passed; and
 	# durations that are real (above 0, below 10 s).
-	/tests/jq -c '[.kind, .method, .target, .status, .tls, .bytes_in, .bytes_out, .container,
+	/tests/jq -c 'select(.protocol == "http") | [.kind, .method, .target, .status, .tls, .bytes_in, .bytes_out, .container,
 		.comm, (.peer | sub(":[0-9]+$"; ""))]' $out | sort >$W/sig.$m
 	odd=$(/tests/jq -c 'select(.duration_ns <= 0 or .duration_ns > 10000000000) | [.target, .duration_ns]' $out | head -2)
 	same=yes
 	[ "$(wc -l <$W/sig.$m)" = 12 ] || same=no
 	[ ! -s $W/sig.ref ] || cmp -s $W/sig.ref $W/sig.$m || same=no
 	if [ $rc = 0 ] && [ "$srv" = 6 ] && [ "$cli" = 6 ] && [ "$tls" = 4 ] && [ "$got" = "$logged" ] &&
-		[ "$gotc" = "$logged" ] && [ $same = yes ] && [ -z "$odd" ]; then
+		[ "$gotc" = "$logged" ] && [ $same = yes ] && [ -z "$odd" ] && [ "$dns" = "$want_dns" ]; then
 		[ -s $W/sig.ref ] || cp $W/sig.$m $W/sig.ref
-		matrix "$m pass hooks=$hooks server=$srv client=$cli tls=$tls same-spans=$same"
+		matrix "$m pass hooks=$hooks server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns]"
 	else
-		matrix "$m fail hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls same-spans=$same durations=[$odd] nginx=[$logged] server=[$got] client=[$gotc] $(grep summary $err | cut -c1-200)"
+		matrix "$m fail hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] want=[$want_dns] durations=[$odd] nginx=[$logged] server=[$got] client=[$gotc] $(grep summary $err | cut -c1-200)"
 		[ $same = yes ] || diff $W/sig.ref $W/sig.$m
 		fails=$((fails + 1))
 	fi
@@ -153,4 +175,5 @@ if [ $fails != 0 ]; then
 	tail -5 $W/access.log $W/error.log
 fi
 kill $(cat $W/nginx.pid) 2>/dev/null
+[ $DNS = no ] || kill $(cat $W/dnsmasq.pid) 2>/dev/null
 exit $fails
