@@ -12,10 +12,10 @@
 PG_BIN=/usr/lib/postgresql/15/bin
 
 # pg_start NAME IP PORT: initdb in the test's temp dir, then postgres in the
-# container as user postgres, trusting the containers' network, no TLS.
-# Sets PG_DIR.
+# container as user postgres, trusting the containers' network; TLS only
+# with PG_SSL=1 (a self-signed certificate). Sets PG_DIR.
 pg_start() {
-	local name=$1 ip=$2 port=$3 d=$ZT_TMP/pg
+	local name=$1 ip=$2 port=$3 d=$ZT_TMP/pg ssl=(-c ssl=off)
 	[ -x "$PG_BIN/postgres" ] || fail "no PostgreSQL 15 in $PG_BIN (scripts/install-deps.sh)"
 	# postgres must reach its directories inside the test's temp dir.
 	chmod 711 "$ZT_TMP"
@@ -25,9 +25,14 @@ pg_start() {
 		"$PG_BIN/initdb" -D "$d/data" -A trust -U postgres --no-sync >"$d/initdb.log" 2>&1 ||
 		fail "initdb failed: $(tail -n 5 "$d/initdb.log")"
 	echo "host all all $ZT_NET4.0/24 trust" >>"$d/data/pg_hba.conf"
+	if [ "${PG_SSL:-0}" = 1 ]; then
+		zt_tls_cert
+		install -o postgres -m 600 "$ZT_TMP/tls/cert.pem" "$ZT_TMP/tls/key.pem" "$d/data/"
+		ssl=(-c ssl=on -c ssl_cert_file=cert.pem -c ssl_key_file=key.pem)
+	fi
 	ct_bg "$name" setpriv --reuid postgres --regid postgres --init-groups \
 		"$PG_BIN/postgres" -D "$d/data" -c "listen_addresses=$ip" -c "port=$port" \
-		-c "unix_socket_directories=$d/sock" -c fsync=off -c ssl=off \
+		-c "unix_socket_directories=$d/sock" -c fsync=off "${ssl[@]}" \
 		-c shared_buffers=16MB -c max_connections=20 >"$d/postgres.log" 2>&1
 	PG_DIR=$d
 	local deadline=$((SECONDS + 20))
@@ -209,6 +214,30 @@ test_pgsql_preexisting() {
 		"$(jq -r -s 'sort_by(.start_ns) | map(.target) | join("|")' "$out")"
 	assert_eq "flags" '["midstream"] []' "$(jq -c -s 'sort_by(.start_ns) | map(.flags) | .[]' "$out" | paste -sd' ')"
 	assert_eq "midstream connections" 1 "$(zt_summary_proto postgresql midstream)"
+}
+
+# TLS: the server answers psql's SSLRequest with 'S'; the socket's bytes
+# are ciphertext from there on (ignored, not malformed) and the statements
+# come from the OpenSSL probes' plaintext on both ends, which starts with a
+# StartupMessage again.
+test_pgsql_tls() {
+	PG_SSL=1 pg_pair
+	local out=$ZT_TMP/spans.json
+	ztrace_start "$out" --container pong --container ping
+	ct_exec ping psql "host=$ZT_NET4.2 user=postgres sslmode=require" -X -q \
+		-c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" \
+		-c "SELECT 'over tls', 2" >"$ZT_TMP/psql.out"
+	ztrace_stop
+	assert_match "psql's session was TLS" "^ *t *$" "$(sed -n 3p "$ZT_TMP/psql.out")"
+	local side
+	for side in server client; do
+		assert_eq "$side statements" "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()|SELECT ?, ?" \
+			"$(jq -r -s "map(select(.kind == \"$side\")) | sort_by(.start_ns) | map(.target) | join(\"|\")" "$out")"
+	done
+	assert_spans "$out" true '.tls == true and .protocol == "postgresql" and .flags == [] and .failed == false' \
+		"tls, no data-quality flags"
+	assert_eq "opaque tls connections" 0 "$(zt_summary_get opaque)"
+	assert_eq "postgresql quality counters" "$PG_CLEAN" "$(pg_quality)"
 }
 
 zt_main "$@"
