@@ -216,6 +216,33 @@ test_pgsql_preexisting() {
 	assert_eq "midstream connections" 1 "$(zt_summary_proto postgresql midstream)"
 }
 
+# An answer of 300 KB, sent and read in pieces cut by the 512-byte capture:
+# it ends at its ReadyForQuery all the same, marked, and the next statement
+# pairs as before, on both ends.
+test_pgsql_big_result() {
+	pg_pair
+	local out=$ZT_TMP/spans.json side
+	ztrace_start "$out" --container pong --container ping
+	ping_psql -c "SELECT repeat('x', 100) FROM generate_series(1, 3000)" -c "SELECT 2" >"$ZT_TMP/psql.out"
+	ztrace_stop
+	assert_eq "rows psql got" 3000 "$(grep -c xxxxxxxxxx "$ZT_TMP/psql.out")"
+	for side in server client; do
+		local sel=".kind == \"$side\""
+		assert_eq "$side statements" "SELECT repeat(?, ?) FROM generate_series(?, ?)|SELECT ?" \
+			"$(jq -r -s "map(select($sel)) | sort_by(.start_ns) | map(.target) | join(\"|\")" "$out")"
+		assert_eq "$side: the second span is whole" '[]' \
+			"$(jq -c -s "map(select($sel)) | sort_by(.start_ns) | .[1].flags" "$out")"
+		assert_spans "$out" "$sel and .target != \"SELECT ?\"" \
+			'.flags - ["truncated", "resync"] == [] and .flags != [] and .duration_ns > 0' \
+			"$side: the long answer is marked as seen in part"
+	done
+	# What the server sent is what the client received, cut or not.
+	assert_eq "client bytes_in = server bytes_out" "$(jvals "$out" '.kind == "server"' .bytes_out)" \
+		"$(jvals "$out" '.kind == "client"' .bytes_in)"
+	assert_eq "postgresql malformed, unanswered, orphans" "0 0 0" \
+		"$(zt_summary_proto postgresql malformed) $(zt_summary_proto postgresql unanswered) $(zt_summary_proto postgresql orphan_responses)"
+}
+
 # TLS: the server answers psql's SSLRequest with 'S'; the socket's bytes
 # are ciphertext from there on (ignored, not malformed) and the statements
 # come from the OpenSSL probes' plaintext on both ends, which starts with a

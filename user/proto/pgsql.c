@@ -135,7 +135,7 @@ static bool back_type(uint8_t t)
 
 static bool is_front(const struct pg_conn *c, const struct pg_dir *s)
 {
-	return s == &c->d[c->front];
+	return c->front < 2 && s == &c->d[c->front];
 }
 
 /* ---- the pending FIFO -------------------------------------------------- */
@@ -467,6 +467,7 @@ static void on_execute(struct run *r, const struct pg_dir *s, const uint8_t *b, 
 	e->t.flags |= p->flags;
 }
 
+/* A Sync, or a FunctionCall: a ReadyForQuery will answer it. */
 static void on_sync(struct run *r, const struct pg_dir *s)
 {
 	struct pg_conn *c = r->c;
@@ -476,9 +477,9 @@ static void on_sync(struct run *r, const struct pg_dir *s)
 	c->group_open = false;
 	front_bytes(r, s, false);
 	e = q_tail(c);
-	if (e)
+	if (e && e->syncs < UINT16_MAX)
 		e->syncs++;
-	else
+	else if (!e)
 		c->syncs_head++;
 }
 
@@ -548,6 +549,7 @@ static void front_msg(struct run *r, struct pg_dir *s, const uint8_t *b, uint32_
 		on_execute(r, s, b, n);
 		break;
 	case 'S':
+	case 'F':
 		on_sync(r, s);
 		break;
 	case 'C':
@@ -556,7 +558,7 @@ static void front_msg(struct run *r, struct pg_dir *s, const uint8_t *b, uint32_
 	case 'D':
 		front_bytes(r, s, true);
 		break;
-	default: /* Flush, COPY data, password, Terminate, FunctionCall */
+	default: /* Flush, COPY data, password, Terminate */
 		front_bytes(r, s, false);
 		break;
 	}
@@ -784,8 +786,7 @@ static void lose(struct run *r, struct pg_dir *s)
  * capture holds must be well formed, and a feed captured whole must end at
  * a message's end (a feed inside a body rarely lines up).
  */
-static bool starts_messages(const struct pg_conn *c, bool front, const uint8_t *p, uint32_t cap,
-			    uint32_t len)
+static bool starts_messages(bool front, const uint8_t *p, uint32_t cap, uint32_t len)
 {
 	uint64_t off = 0;
 
@@ -1130,7 +1131,7 @@ static bool query_at(const uint8_t *p, uint32_t cap, uint32_t len)
 		if ((uint64_t)ml + 1 <= cap && p[ml] != 0)
 			return false;
 	}
-	return starts_messages(NULL, true, p, cap, len);
+	return starts_messages(true, p, cap, len);
 }
 
 /* The first captured bytes: who is the frontend, and from where we see it. */
@@ -1149,7 +1150,7 @@ static bool judge_first(struct run *r, enum zt_dir dir, const struct feed *f)
 		c->front = dir;
 	else if (c->role == ZT_ROLE_CLIENT || c->role == ZT_ROLE_SERVER)
 		c->front = c->role == ZT_ROLE_CLIENT ? ZT_DIR_OUT : ZT_DIR_IN;
-	else if (starts_messages(c, true, f->data, f->cap, f->len))
+	else if (starts_messages(true, f->data, f->cap, f->len))
 		c->front = dir;
 	else
 		return false;
@@ -1215,10 +1216,10 @@ static int ops_feed(void *state, enum zt_dir dir, uint64_t ts_ns, const uint8_t 
 		s->fresh = false;
 		/* Joined midstream, this direction's first bytes may be inside a
 		 * message. */
-		if (c->midstream && !starts_messages(c, dir == c->front, f.data, f.cap, f.len))
+		if (c->midstream && !starts_messages(dir == c->front, f.data, f.cap, f.len))
 			s->state = D_SKIP;
 	}
-	if (s->state == D_SKIP && starts_messages(c, dir == c->front, f.data, f.cap, f.len)) {
+	if (s->state == D_SKIP && starts_messages(dir == c->front, f.data, f.cap, f.len)) {
 		s->state = D_HDR;
 		s->hlen = 0;
 	}

@@ -29,11 +29,24 @@
  * library's plaintext, which starts with a StartupMessage again.
  *
  * Messages are skipped by their own lengths, so a 1 MB DataRow of which the
- * capture kept 512 bytes costs nothing more. A header lost in uncaptured
- * bytes loses the framing: the direction then waits for a feed that starts
- * with a well-formed run of messages (counted in resyncs). Bytes that are
- * not PostgreSQL before any well-formed message make feed return -EPROTO
- * (counted in malformed).
+ * capture kept 512 bytes costs nothing more. Where a header lies past the
+ * capture, the last bytes the kernel keeps of a message (its tail) often
+ * tell the rest: an answer ending in a ReadyForQuery completes there
+ * (ZT_F_TRUNCATED: an error code in between would be lost); a client write
+ * whose Parse was too long to see its Bind and Execute but that ends in a
+ * Sync is taken to hold one Execute of that statement (ZT_F_TRUNCATED).
+ * Otherwise the framing is lost: the direction waits for a feed that starts
+ * with a well-formed run of messages (resyncs; spans ZT_F_RESYNC), and a
+ * new Query or Execute settles the answers owed (a client waits for them
+ * before going on). Bytes that are not PostgreSQL before any well-formed
+ * message make feed return -EPROTO (malformed).
+ *
+ * Detection: a StartupMessage (protocol 3.x), SSLRequest, GSSENCRequest or
+ * CancelRequest at the start of the client's first message is
+ * ZT_DETECT_YES; a Query, Parse or Bind with a plausible length (the
+ * capture began inside the connection) ZT_DETECT_PORT on port 5432 only.
+ * Spans from a connection joined so are marked ZT_F_MIDSTREAM (the first)
+ * and, when their statement was prepared before, ZT_F_REQ_UNSEEN.
  */
 #ifndef ZT_PROTO_PGSQL_H
 #define ZT_PROTO_PGSQL_H
