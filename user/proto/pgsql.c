@@ -36,7 +36,7 @@ enum phase {
 };
 
 enum dstate {
-	D_HDR,  /* at (or inside) a message header */
+	D_HDR,	/* at (or inside) a message header */
 	D_BODY, /* inside a body, `remain` bytes to go */
 	D_SKIP, /* framing lost: waiting for a feed that starts with messages */
 };
@@ -45,27 +45,27 @@ enum kind { K_QUERY, K_EXEC };
 
 /* One direction's framing. */
 struct pg_dir {
-	uint8_t *buf;       /* a wanted body split over feeds; on demand */
+	uint8_t *buf; /* a wanted body split over feeds; on demand */
 	uint32_t blen;
-	uint32_t remain;    /* body bytes to come */
-	uint32_t mlen;      /* the message's length field */
-	uint64_t first_ns;  /* when its first byte came */
+	uint32_t remain;   /* body bytes to come */
+	uint32_t mlen;	   /* the message's length field */
+	uint64_t first_ns; /* when its first byte came */
 	uint8_t hdr[5];
 	uint8_t hlen;
-	uint8_t type;       /* 0: an untyped startup-phase message */
-	uint8_t state;      /* enum dstate */
-	bool untyped;       /* the next message has no type byte (frontend startup) */
-	bool await_byte;    /* the next byte is the answer to SSL/GSSENCRequest */
-	bool keep;          /* the body is wanted */
-	bool cut;           /* part of the body was not captured (or not kept) */
-	bool fresh;         /* nothing fed yet */
+	uint8_t type;	 /* 0: an untyped startup-phase message */
+	uint8_t state;	 /* enum dstate */
+	bool untyped;	 /* the next message has no type byte (frontend startup) */
+	bool await_byte; /* the next byte is the answer to SSL/GSSENCRequest */
+	bool keep;	 /* the body is wanted */
+	bool cut;	 /* part of the body was not captured (or not kept) */
+	bool fresh;	 /* nothing fed yet */
 };
 
 /* A span waiting for its completion. */
 struct pg_entry {
 	struct zt_txn t;
 	uint16_t syncs; /* Syncs sent after it, before the next entry */
-	uint8_t kind;   /* enum kind */
+	uint8_t kind;	/* enum kind */
 };
 
 /* A prepared statement or a portal, as its spans will show it. */
@@ -78,27 +78,27 @@ struct pg_stmt {
 };
 
 struct pg_conn {
-	struct pg_dir d[2];          /* by enum zt_dir */
-	struct pg_entry *qheap;      /* ring of qcap entries once more than one waits */
-	struct pg_entry q1;          /* the ring while qcap == 1 */
+	struct pg_dir d[2];	/* by enum zt_dir */
+	struct pg_entry *qheap; /* ring of qcap entries once more than one waits */
+	struct pg_entry q1;	/* the ring while qcap == 1 */
 	struct pg_stmt unnamed_stmt, unnamed_portal;
-	struct pg_stmt *stmts;       /* PG_STMT_MAX, on the first named statement */
-	struct pg_stmt *portals;     /* PG_PORTAL_MAX, on the first named portal */
-	uint64_t group_first_ns;     /* first byte of the Parse/Bind group in progress */
+	struct pg_stmt *stmts;	 /* PG_STMT_MAX, on the first named statement */
+	struct pg_stmt *portals; /* PG_PORTAL_MAX, on the first named portal */
+	uint64_t group_first_ns; /* first byte of the Parse/Bind group in progress */
 	uint64_t group_bytes;
-	struct pg_stmt *group_stmt;  /* what its last Parse or Bind named (stable slots) */
-	uint32_t syncs_head;         /* Syncs owed a ReadyForQuery, older than every entry */
-	uint32_t ghosts;             /* Executes dropped on overflow, still to complete */
+	struct pg_stmt *group_stmt; /* what its last Parse or Bind named (stable slots) */
+	uint32_t syncs_head;	    /* Syncs owed a ReadyForQuery, older than every entry */
+	uint32_t ghosts;	    /* Executes dropped on overflow, still to complete */
 	uint8_t stmt_next, portal_next;
 	uint8_t qhead, qcount, qcap;
-	uint8_t front;               /* enum zt_dir of the frontend, 0xff unknown */
-	uint8_t role;                /* enum zt_role, from the hint */
-	uint8_t phase;               /* enum phase */
+	uint8_t front; /* enum zt_dir of the frontend, 0xff unknown */
+	uint8_t role;  /* enum zt_role, from the hint */
+	uint8_t phase; /* enum phase */
 	bool group_open;
-	bool startup_z;              /* the ReadyForQuery ending the startup is due */
-	bool in_error;               /* the server is skipping to the next Sync */
-	bool good;                   /* a well-formed message was seen */
-	bool midstream;              /* mark the next span ZT_F_MIDSTREAM */
+	bool startup_z; /* the ReadyForQuery ending the startup is due */
+	bool in_error;	/* the server is skipping to the next Sync */
+	bool good;	/* a well-formed message was seen */
+	bool midstream; /* mark the next span ZT_F_MIDSTREAM */
 };
 
 struct run {
@@ -832,7 +832,8 @@ static void header_done(struct run *r, struct pg_dir *s)
 	} else {
 		ml = be32(s->hdr + 1);
 		s->type = s->hdr[0];
-		if (!(front ? front_type(s->type) : back_type(s->type)) || ml < 4 || ml > PG_MSG_MAX)
+		if (!(front ? front_type(s->type) : back_type(s->type)) || ml < 4 ||
+		    ml > PG_MSG_MAX)
 			ml = 0;
 	}
 	if (!ml) {
@@ -1192,10 +1193,10 @@ static int ops_feed(void *state, enum zt_dir dir, uint64_t ts_ns, const uint8_t 
 		    void *ctx, void *stats)
 {
 	struct pg_conn *c = state;
-	struct zt_proto_stats scratch = { 0 };
-	struct run r = { c, emit, ctx, stats ? stats : &scratch, ts_ns };
-	struct feed f = { data, data ? (cap < len ? cap : len) : 0, len, 0,
-			  tail, tail && tail_len <= len ? tail_len : 0 };
+	struct zt_proto_stats scratch = {0};
+	struct run r = {c, emit, ctx, stats ? stats : &scratch, ts_ns};
+	struct feed f = {data, data ? (cap < len ? cap : len) : 0,    len, 0,
+			 tail, tail && tail_len <= len ? tail_len : 0};
 	struct pg_dir *s;
 
 	if (c->phase == PH_NOT_PG)
@@ -1241,9 +1242,9 @@ static int ops_feed(void *state, enum zt_dir dir, uint64_t ts_ns, const uint8_t 
 static void ops_close(void *state, uint64_t ts_ns, zt_txn_emit_fn emit, void *ctx, void *stats)
 {
 	struct pg_conn *c = state;
-	struct zt_proto_stats scratch = { 0 };
-	struct run r = { c, emit, ctx, stats ? stats : &scratch, ts_ns };
-	struct zt_proto_hint h = { .role = c->role };
+	struct zt_proto_stats scratch = {0};
+	struct run r = {c, emit, ctx, stats ? stats : &scratch, ts_ns};
+	struct zt_proto_hint h = {.role = c->role};
 
 	while (c->qcount && c->phase != PH_NOT_PG) {
 		struct pg_entry *e = q_at(c, 0);
@@ -1271,11 +1272,11 @@ static int ops_detect(const uint8_t *data, uint32_t cap, uint32_t len, enum zt_d
 }
 
 const struct zt_proto_ops zt_proto_pgsql = {
-	.name = "postgresql",
-	.state_size = sizeof(struct pg_conn),
-	.init = ops_init,
-	.free = ops_free,
-	.feed = ops_feed,
-	.close = ops_close,
-	.detect = ops_detect,
+    .name = "postgresql",
+    .state_size = sizeof(struct pg_conn),
+    .init = ops_init,
+    .free = ops_free,
+    .feed = ops_feed,
+    .close = ops_close,
+    .detect = ops_detect,
 };

@@ -54,12 +54,12 @@
 #include "proto.h"
 
 /* Bounds. When one is hit the oldest goes and `overflow` counts it. */
-#define PG_STMT_MAX 64          /* named prepared statements per connection */
-#define PG_PORTAL_MAX 8         /* named portals per connection */
-#define PG_PENDING_MAX 64       /* spans awaiting their completion (pipeline depth) */
-#define PG_KEEP_MAX 4096        /* bytes of a wanted message body kept across feeds */
-#define PG_MSG_MAX (1u << 30)   /* a longer message is not PostgreSQL's (its limit is 1 GB) */
-#define PG_STARTUP_MAX 10000    /* the server's own limit on a startup packet */
+#define PG_STMT_MAX 64	      /* named prepared statements per connection */
+#define PG_PORTAL_MAX 8	      /* named portals per connection */
+#define PG_PENDING_MAX 64     /* spans awaiting their completion (pipeline depth) */
+#define PG_KEEP_MAX 4096      /* bytes of a wanted message body kept across feeds */
+#define PG_MSG_MAX (1u << 30) /* a longer message is not PostgreSQL's (its limit is 1 GB) */
+#define PG_STARTUP_MAX 10000  /* the server's own limit on a startup packet */
 #define PG_PORT 5432
 
 #endif

@@ -187,7 +187,7 @@ static size_t literal_prefix(const char *in, size_t n, size_t i)
 size_t zt_sql_normalize_dialect(const char *in, size_t n, char *out, size_t size, bool *cut,
 				bool mysql)
 {
-	struct out o = { out, 0, size, false, false };
+	struct out o = {out, 0, size, false, false};
 	size_t i = 0;
 
 	if (!size) {
@@ -215,7 +215,8 @@ size_t zt_sql_normalize_dialect(const char *in, size_t n, char *out, size_t size
 		} else if (c == '$' && !mysql && (k = dollar_tag(in, n, i))) {
 			i = skip_dollar(in, n, i, k);
 			put(&o, '?');
-		} else if (is_digit(c) || (c == '.' && i + 1 < n && is_digit((unsigned char)in[i + 1]))) {
+		} else if (is_digit(c) ||
+			   (c == '.' && i + 1 < n && is_digit((unsigned char)in[i + 1]))) {
 			i = skip_number(in, n, i);
 			put(&o, '?');
 		} else if (is_ident(c)) {
