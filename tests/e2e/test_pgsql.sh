@@ -126,12 +126,12 @@ EOF
 }
 
 # pgbench MODE N: N transactions of the built-in TPC-B-like script on each
-# of 2 clients, traced in pong only. Server spans: the 7 statements of the
+# of 2 clients, both ends traced. Server spans: the 7 statements of the
 # script per transaction, and the 2 queries pgbench makes first (the scale,
-# partitions).
+# partitions); pgbench's client spans are the same statements.
 pgbench_spans() {
 	local mode=$1 n=$2 out=$ZT_TMP/spans-$1.json
-	ztrace_start "$out" --container pong
+	ztrace_start "$out" --container pong --container ping
 	ct_exec ping pgbench -h "$ZT_NET4.2" -U postgres -n -t "$n" -c 2 -M "$mode" postgres \
 		>"$ZT_TMP/pgbench-$mode.out" 2>&1 || fail "pgbench -M $mode: $(tail -n 3 "$ZT_TMP/pgbench-$mode.out")"
 	ztrace_stop
@@ -145,23 +145,28 @@ pgbench_spans() {
 		"UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2;",
 		"INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP);")'
 	assert_eq "-M $mode: server spans" $((7 * 2 * n + 2)) "$(jcount "$out" '.kind == "server"')"
-	assert_eq "-M $mode: client spans" 0 "$(jcount "$out" '.kind == "client"')"
-	assert_eq "-M $mode: spans of the script's statements" $((7 * 2 * n)) "$(jcount "$out" "$tpcb")"
-	assert_eq "-M $mode: operations" \
+	assert_eq "-M $mode: client spans" $((7 * 2 * n + 2)) "$(jcount "$out" '.kind == "client"')"
+	assert_eq "-M $mode: client statements = server statements" \
+		"$(jq -r -s 'map(select(.kind == "server")) | group_by(.target) | map("\(length) \(.[0].target)") | join("|")' "$out")" \
+		"$(jq -r -s 'map(select(.kind == "client")) | group_by(.target) | map("\(length) \(.[0].target)") | join("|")' "$out")"
+	assert_spans "$out" '.kind == "client"' '.comm == "pgbench" and .container == "ping"' "-M $mode: client spans: pgbench"
+	local srv=".kind == \"server\""
+	assert_eq "-M $mode: server spans of the script's statements" $((7 * 2 * n)) "$(jcount "$out" "$srv and ($tpcb)")"
+	assert_eq "-M $mode: server operations" \
 		"BEGIN=$((2 * n)) END=$((2 * n)) INSERT=$((2 * n)) SELECT=$((2 * n + 2)) UPDATE=$((6 * n))" \
-		"$(jq -r -s 'group_by(.method) | map("\(.[0].method)=\(length)") | join(" ")' "$out")"
+		"$(jq -r -s "map(select($srv)) | group_by(.method) | map(\"\\(.[0].method)=\\(length)\") | join(\" \")" "$out")"
 	# The second is longer than a target: cut, and marked so.
 	assert_eq "-M $mode: the 2 queries before" \
 		'SELECT select count(*) from pgbench_branches [] SELECT select o.n, p.partstrat, pg_catalog.count(i.inhpar ["target_cut"]' \
-		"$(jq -r -s "map(select(($tpcb) | not)) | sort_by(.start_ns) | map(.method, (.target | .[:50]), (.flags | tostring)) | join(\" \")" "$out")"
-	assert_spans "$out" "$tpcb" '.failed == false and .error == "" and .flags == [] and .comm == "postgres"' \
+		"$(jq -r -s "map(select($srv and (($tpcb) | not))) | sort_by(.start_ns) | map(.method, (.target | .[:50]), (.flags | tostring)) | join(\" \")" "$out")"
+	assert_spans "$out" "$tpcb" '.failed == false and .error == "" and .flags == []' \
 		"-M $mode: no errors, no data-quality flags"
 	# An Execute's request is its group: Parse (110 bytes of the INSERT's
 	# text), Bind, Describe, Execute, Sync; prepared, the Parse went before.
 	if [ "$mode" = extended ]; then
-		assert_spans "$out" '.method == "INSERT"' '.bytes_in > 150' "-M $mode: the INSERT's request has its Parse"
+		assert_spans "$out" "$srv and .method == \"INSERT\"" '.bytes_in > 150' "-M $mode: the INSERT's request has its Parse"
 	else
-		assert_spans "$out" '.method == "INSERT"' '.bytes_in > 50 and .bytes_in < 100' \
+		assert_spans "$out" "$srv and .method == \"INSERT\"" '.bytes_in > 50 and .bytes_in < 100' \
 			"-M $mode: the INSERT's request is its Bind group"
 	fi
 	assert_eq "-M $mode: postgresql quality counters" "$PG_CLEAN" "$(pg_quality)"
