@@ -427,7 +427,7 @@ static void on_parse(struct run *r, const struct pg_dir *s, const uint8_t *b, ui
 static void on_bind(struct run *r, const struct pg_dir *s, const uint8_t *b, uint32_t n)
 {
 	struct pg_conn *c = r->c;
-	bool ended, ended2;
+	bool ended, ended2 = false;
 	size_t pl = cstr(b, n, &ended), sl;
 	const struct pg_stmt *st;
 	struct pg_stmt *p;
