@@ -490,8 +490,12 @@ static bool inflater_ready(struct h2_dir *d)
 /* Decodes one whole header block; false when nghttp2 refuses it. */
 static bool inflate_block(struct h2_dir *d, const uint8_t *in, size_t n, struct h2_hdrs *h)
 {
+	static const uint8_t empty[1];
+
 	memset(h, 0, sizeof(*h));
 	h->grpc_status = -1;
+	if (!in) /* an empty block never got a buffer */
+		in = empty;
 	if (!inflater_ready(d))
 		return false;
 	for (;;) {
