@@ -8,12 +8,15 @@ generic handlers with raw-bytes (de)serializers.
 Service pkg.Svc: Echo (unary: echoes the request), Missing (unary: aborts
 with NOT_FOUND), Stream (server streaming: N messages, N = the request's
 first byte), Chat (bidi: one reply per request message).
-CALL is echo, missing, stream:N or chat:N. The client makes the calls in
+CALL is echo, missing, stream:N, chat:N, or wait:FILE (no call: waits for
+FILE to exist, the connection kept open). The client makes the calls in
 order on one channel (one HTTP/2 connection) and prints one line per call:
 "<method> <status code name> <messages received>". The server appends the
 same to LOG per call it handled.
 """
+import os
 import sys
+import time
 from concurrent import futures
 
 import grpc
@@ -70,6 +73,10 @@ def client(addr, calls):
         grpc.channel_ready_future(ch).result(timeout=10)
         for call in calls:
             kind, _, arg = call.partition(":")
+            if kind == "wait":
+                while not os.path.exists(arg):
+                    time.sleep(0.02)
+                continue
             n = int(arg) if arg else 0
             try:
                 if kind == "echo":

@@ -844,6 +844,39 @@ static void test_goaway_and_close(void)
 	fx_done(&x);
 }
 
+/* gRPC answers without grpc-status: from the HTTP status when the response
+ * ended, never guessed when its end or its headers were not seen. */
+static void test_grpc_without_status(void)
+{
+	static const char *const resp_503[] = { ":status", "503", "content-type", "application/grpc", NULL };
+	static const char *const resp_ok[] = { ":status", "200", "content-type", "application/grpc", NULL };
+	struct fx x;
+	struct syn s;
+	uint32_t n;
+
+	fx_init(&x);
+	syn_open(&s, &x);
+	n = headers(s.cli, s.b, 0, 1, grpc_req);
+	n += headers(s.cli, s.b + n, 0, 3, grpc_req);
+	feed(&x, ZT_DIR_IN, 100, s.b, n);
+	n = headers(s.srv, s.b, 1, 1, resp_503);
+	n += headers(s.srv, s.b + n, 0, 3, resp_ok);
+	feed(&x, ZT_DIR_OUT, 200, s.b, n);
+	CHECK_EQ_INT(x.n, 1);
+	CHECK_EQ_STR(x.t[0].protocol, "grpc");
+	CHECK_EQ_INT(x.t[0].status, 14);
+	CHECK_EQ_STR(x.t[0].error, "UNAVAILABLE");
+	CHECK(x.t[0].failed);
+	fx_close(&x, 300);
+	CHECK_EQ_INT(x.n, 2);
+	CHECK_EQ_INT(x.t[1].stream, 3);
+	CHECK_EQ_INT(x.t[1].status, 0);
+	CHECK_EQ_STR(x.t[1].error, "");
+	CHECK(!x.t[1].failed);
+	syn_close(&s);
+	fx_done(&x);
+}
+
 static void test_hostile(void)
 {
 	static const uint8_t bad_hpack[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f };
@@ -1031,6 +1064,7 @@ int main(void)
 	test_lost_header_block();
 	test_rst();
 	test_goaway_and_close();
+	test_grpc_without_status();
 	test_hostile();
 	test_stream_overflow();
 	test_target_cut();

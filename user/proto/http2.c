@@ -71,6 +71,8 @@ struct h2_stream {
 	uint8_t req_dir; /* enum zt_dir the request came in */
 	bool req_end;
 	bool resp_final; /* final (non-1xx) response headers seen */
+	bool resp_end;   /* the response's END_STREAM seen */
+	bool resp_blind; /* a header block of the response could not be decoded */
 	bool grpc;
 	bool grpc_status_seen;
 	bool reset;
@@ -343,9 +345,10 @@ static void grpc_finish(struct h2_stream *s)
 		t->flags |= ZT_F_STREAMING;
 	if (t->flags & ZT_F_NO_RESPONSE)
 		return;
-	if (!s->grpc_status_seen && !s->reset && !(t->flags & ZT_F_HDRS_UNKNOWN)) {
-		/* No grpc-status: the HTTP status says why (gRPC's
-		 * http-grpc-status-mapping), else the call failed unexplained. */
+	if (!s->grpc_status_seen && !s->reset && s->resp_end && !s->resp_blind) {
+		/* A response ended, every header of it seen, and no grpc-status:
+		 * the HTTP status says why (gRPC's http-grpc-status-mapping),
+		 * else the call failed unexplained. */
 		switch (t->status) {
 		case 400: t->status = 13; break;
 		case 401: t->status = 16; break;
@@ -356,7 +359,9 @@ static void grpc_finish(struct h2_stream *s)
 		}
 		s->grpc_status_seen = true;
 	}
-	if (s->grpc_status_seen) {
+	if (!s->grpc_status_seen) {
+		t->status = 0; /* the HTTP status is no gRPC status */
+	} else {
 		t->failed = t->status != 0;
 		if (t->status > 0 && t->status < GRPC_CODES)
 			snprintf(t->error, sizeof(t->error), "%s", grpc_codes[t->status]);
@@ -536,6 +541,7 @@ static void on_response(struct run *r, struct h2_stream *s, const struct h2_hdrs
 {
 	if (!h) {
 		s->t.flags |= ZT_F_HDRS_UNKNOWN;
+		s->resp_blind = true;
 	} else if (!s->resp_final && h->has_status && h->status < 200) {
 		return; /* 1xx: the final response is still to come */
 	} else if (!s->resp_final) {
@@ -617,8 +623,10 @@ static void on_block(struct run *r, struct h2_dir *d, uint8_t dir, const struct 
 	}
 	s->t.resp_bytes += d->hb_bytes;
 	s->t.resp_last_ns = d->frame_ts;
-	if (end)
+	if (end) {
+		s->resp_end = true;
 		stream_emit(r, s);
+	}
 }
 
 /* END_HEADERS: the block is decoded if it can be, then acted on. */
@@ -881,10 +889,14 @@ static void frame_end(struct run *r, struct h2_dir *d, uint8_t dir, uint64_t ts)
 			s->req_end |= d->fflags & FL_END_STREAM;
 		} else {
 			s->t.resp_last_ns = ts;
-			if (!s->resp_final)
-				s->t.flags |= ZT_F_HDRS_UNKNOWN; /* data before headers: they were lost */
-			if (d->fflags & FL_END_STREAM)
+			if (!s->resp_final) { /* data before headers: they were lost */
+				s->t.flags |= ZT_F_HDRS_UNKNOWN;
+				s->resp_blind = true;
+			}
+			if (d->fflags & FL_END_STREAM) {
+				s->resp_end = true;
 				stream_emit(r, s);
+			}
 		}
 		break;
 	case F_RST:
