@@ -377,7 +377,7 @@ static void syn_open(struct syn *s, struct fx *x)
 	uint32_t n;
 
 	nghttp2_hd_deflate_new(&s->cli, 4096);
-	nghttp2_hd_deflate_new(&s->srv, 4096);
+	nghttp2_hd_deflate_new(&s->srv, 65536); /* as big as a peer lets it */
 	memcpy(s->b, H2_PREFACE, H2_PREFACE_LEN);
 	n = H2_PREFACE_LEN + frame(s->b + H2_PREFACE_LEN, 4, 0, 0, NULL, 0);
 	feed(x, ZT_DIR_IN, 10, s->b, n);
@@ -877,6 +877,61 @@ static void test_grpc_without_status(void)
 	fx_done(&x);
 }
 
+/* A server push's header blocks move the server's HPACK state: decoded,
+ * not reported. Padding and priority fields around a block; a larger
+ * header table the client allowed. */
+static void test_push_padding_table(void)
+{
+	static const char *const promised[] = { ":method", "GET", ":path", "/pushed.css", ":scheme",
+						 "http", ":authority", "pong", NULL };
+	static const char *const req2[] = { ":method", "GET", ":path", "/second", NULL };
+	static const uint8_t big_table[] = { 0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0x20, 0 };
+	struct fx x;
+	struct syn s;
+	uint8_t tmp[600];
+	uint32_t n, hn;
+
+	fx_init(&x);
+	syn_open(&s, &x);
+	/* The client lets the server's encoder keep an 8 KiB table. */
+	feed(&x, ZT_DIR_IN, 50, big_table, sizeof(big_table));
+	nghttp2_hd_deflate_change_table_size(s.srv, 8192);
+	n = headers(s.cli, s.b, 1, 1, get_slow);
+	feed(&x, ZT_DIR_IN, 100, s.b, n);
+	/* PUSH_PROMISE for stream 2, padded: pad length, promised id, block,
+	 * padding. */
+	hn = headers(s.srv, tmp, 0, 1, promised) - 9;
+	s.b[9] = 3;
+	memcpy(s.b + 10, "\0\0\0\2", 4);
+	memcpy(s.b + 14, tmp + 9, hn);
+	memset(s.b + 14 + hn, 0, 3);
+	n = frame(s.b, 5, 0x8 | 0x4, 1, NULL, 1 + 4 + hn + 3);
+	n += headers(s.srv, s.b + n, 1, 1, resp_200);
+	n += headers(s.srv, s.b + n, 1, 2, resp_200); /* the pushed response */
+	feed(&x, ZT_DIR_OUT, 200, s.b, n);
+	CHECK_EQ_INT(x.n, 1);
+	CHECK_EQ_INT(x.t[0].status, 200);
+	CHECK_EQ_INT(x.t[0].flags, 0);
+	/* A padded HEADERS with priority fields, the response decoded with
+	 * the table the push filled. */
+	hn = headers(s.cli, tmp, 1, 3, req2) - 9;
+	s.b[9] = 4;
+	memset(s.b + 10, 0, 5);
+	memcpy(s.b + 15, tmp + 9, hn);
+	memset(s.b + 15 + hn, 0, 4);
+	n = frame(s.b, 1, 0x8 | 0x20 | 0x4 | 0x1, 3, NULL, 1 + 5 + hn + 4);
+	feed(&x, ZT_DIR_IN, 300, s.b, n);
+	n = headers(s.srv, s.b, 1, 3, resp_200);
+	feed(&x, ZT_DIR_OUT, 400, s.b, n);
+	CHECK_EQ_INT(x.n, 2);
+	CHECK_EQ_STR(x.t[1].target, "/second");
+	CHECK_EQ_INT(x.t[1].status, 200);
+	CHECK_EQ_INT(x.t[1].flags, 0);
+	CHECK_EQ_INT(x.st.malformed + x.st.orphan_responses, 0);
+	syn_close(&s);
+	fx_done(&x);
+}
+
 static void test_hostile(void)
 {
 	static const uint8_t bad_hpack[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f };
@@ -1065,6 +1120,7 @@ int main(void)
 	test_rst();
 	test_goaway_and_close();
 	test_grpc_without_status();
+	test_push_padding_table();
 	test_hostile();
 	test_stream_overflow();
 	test_target_cut();
