@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ops->close(c, ts, on_txn, &ntxn, &st);
 	ops->free(c);
 	free(c);
-	if (ntxn != st.txns)
+	if (st.txns) /* the tracer counts them */
 		abort();
 	return 0;
 }

@@ -376,7 +376,6 @@ static void stream_emit(struct run *r, struct h2_stream *s)
 		grpc_finish(s);
 	else if (!s->reset)
 		s->t.failed = s->t.status >= 500;
-	r->st->txns++;
 	if (r->emit)
 		r->emit(r->ctx, &s->t);
 	stream_remove(r->c, s);
