@@ -69,7 +69,6 @@ struct h2_stream {
 	uint32_t id;
 	uint32_t seq;    /* creation order: the oldest is dropped first */
 	uint8_t req_dir; /* enum zt_dir the request came in */
-	bool req_end;
 	bool resp_final; /* final (non-1xx) response headers seen */
 	bool resp_end;   /* the response's END_STREAM seen */
 	bool resp_blind; /* a header block of the response could not be decoded */
@@ -535,8 +534,7 @@ static void apply_request(struct h2_stream *s, const struct h2_hdrs *h)
 }
 
 /* Headers from the responder: interim, final, or trailers. */
-static void on_response(struct run *r, struct h2_stream *s, const struct h2_hdrs *h,
-			uint64_t ts, bool end)
+static void on_response(struct h2_stream *s, const struct h2_hdrs *h, uint64_t ts)
 {
 	if (!h) {
 		s->t.flags |= ZT_F_HDRS_UNKNOWN;
@@ -553,16 +551,14 @@ static void on_response(struct run *r, struct h2_stream *s, const struct h2_hdrs
 	}
 	if (!s->resp_final) {
 		s->resp_final = true;
-		s->t.resp_first_ns = s->t.resp_first_ns ? s->t.resp_first_ns : ts;
+		s->t.resp_first_ns = ts;
 	}
-	(void)r;
-	(void)end;
 }
 
 /*
  * Which direction sends requests, when no preface said so: the role the
  * kernel saw, then a well-known server port, then the first HEADERS on an
- * odd stream (a guess, replaced when a preface or decoded fields tell).
+ * odd stream (a guess; a preface, when one shows, overrides it).
  */
 static void client_guess(struct h2_conn *c, const struct zt_proto_hint *h)
 {
@@ -612,12 +608,11 @@ static void on_block(struct run *r, struct h2_dir *d, uint8_t dir, const struct 
 		else
 			s->t.flags |= ZT_F_HDRS_UNKNOWN;
 	} else if (dir != s->req_dir) {
-		on_response(r, s, h, d->hb_ts, end);
+		on_response(s, h, d->hb_ts);
 	}
 	if (dir == s->req_dir) {
 		s->t.req_bytes += d->hb_bytes;
 		s->t.req_last_ns = d->frame_ts;
-		s->req_end |= end;
 		return;
 	}
 	s->t.resp_bytes += d->hb_bytes;
@@ -885,7 +880,6 @@ static void frame_end(struct run *r, struct h2_dir *d, uint8_t dir, uint64_t ts)
 			break;
 		if (dir == s->req_dir) {
 			s->t.req_last_ns = ts;
-			s->req_end |= d->fflags & FL_END_STREAM;
 		} else {
 			s->t.resp_last_ns = ts;
 			if (!s->resp_final) { /* data before headers: they were lost */

@@ -24,6 +24,27 @@
  * put on the wire, minus control frames). Server push streams (even ids) are
  * not reported; their header blocks are decoded only to keep HPACK in step.
  *
+ * Fields: method = :method, target = :path (cut, ZT_F_TARGET_CUT), status =
+ * :status (failed when >= 500), traceparent copied. A content-type of
+ * application/grpc makes it "grpc": status = grpc-status from the trailers
+ * (or a trailers-only response), error its name, failed when not 0; an
+ * ended response without grpc-status takes gRPC's HTTP-status mapping; a
+ * grpc-status never seen (end or headers not captured) leaves status 0,
+ * error "" and the span's flags say why. ZT_F_STREAMING when either
+ * direction carried more than one gRPC message (5-byte prefixes counted
+ * across DATA frames; counting stops where a prefix was not captured).
+ * RST_STREAM ends a stream as failed, error the HTTP/2 code name (gRPC: the
+ * status gRPC maps it to), ZT_F_NO_RESPONSE if no response had begun.
+ *
+ * Which side is the client: the preface says; without one (a connection
+ * joined midway), the kernel's role, then a well-known server port, then the
+ * side that sent the first HEADERS on an odd stream. Detection: the preface
+ * is ZT_DETECT_YES; a message that is a chain of strictly plausible frames
+ * ending where it ends is MAYBE (PORT on 80, 443, 8080, 8443, 50051); until
+ * a preface is seen, the first H2_STRICT_FRAMES frames of each direction
+ * must stay plausible or the connection is handed back (-EPROTO). HTTP/1
+ * upgraded to h2c is not followed (the HTTP/1 parser keeps the connection).
+ *
  * Stats (struct zt_proto_stats): unanswered = streams open at close or cut
  * by GOAWAY; orphan_responses = response headers for a stream whose request
  * was not seen; resyncs = framing found again after lost bytes; overflow =
