@@ -991,9 +991,11 @@ static void test_hostile(void)
 	syn_close(&s);
 	fx_done(&x);
 
-	/* Detected from one plausible frame, then not HTTP/2 at all. */
+	/* Detected from plausible frames, then not HTTP/2 at all: nothing
+	 * of it reported. */
 	fx_init(&x);
 	n = frame(s.b, 8, 0, 0, fill, 4);
+	n += frame(s.b + n, 1, 5, 1, fill, 3);
 	CHECK_EQ_INT(feed(&x, ZT_DIR_IN, 100, s.b, n), 0);
 	memcpy(s.b + n, "\x00\x34\x56\x78\x9a\xbc\xde\xf0\x01", 9);
 	CHECK_EQ_INT(feed(&x, ZT_DIR_IN, 100, s.b + n, 9), -EPROTO);

@@ -1238,6 +1238,10 @@ static void ops_close(void *state, uint64_t ts_ns, zt_txn_emit_fn emit, void *ct
 	struct zt_proto_stats scratch = { 0 };
 	struct run r = { c, emit, ctx, stats ? stats : &scratch };
 
+	/* Judged not to be HTTP/2 after all: what it seemed to hold was not
+	 * a stream. */
+	if (c->dead && !c->confirmed)
+		c->n = 0;
 	while (c->n) {
 		struct h2_stream *s = &c->s[0];
 
