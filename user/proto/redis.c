@@ -394,6 +394,9 @@ static void txn_from_entry(struct zt_txn *t, const struct rentry *e)
 	t->req_last_ns = e->last_ns;
 	t->req_bytes = e->bytes;
 	t->flags = e->flags;
+	/* A command that never showed its name whole. */
+	if (!t->method[0])
+		t->flags |= ZT_F_TRUNCATED;
 }
 
 /* The first word of an error reply ("ERR", "WRONGTYPE"). */
@@ -906,6 +909,10 @@ static void line_end(struct run *r, struct rs *s)
 	const char *p = s->line + 1;
 	int64_t v = 0;
 
+	if (kept < 2) { /* a bare LF where a type byte should be */
+		malformed(r, s);
+		return;
+	}
 	/* Content without type byte, CR, LF. */
 	n = kept - 1;
 	if (whole) {
@@ -1004,7 +1011,7 @@ static void step_blob(struct run *r, struct rs *s, struct feed *f)
 	uint64_t total = s->blen + 2, pos = total - s->remain;
 	uint32_t n = (uint32_t)min64(f->len - f->off, s->remain);
 	uint32_t ncap = f->off < f->cap ? (uint32_t)min64(n, f->cap - f->off) : 0;
-	const uint8_t *p = f->data + f->off;
+	const uint8_t *p = ncap ? f->data + f->off : NULL;
 
 	if (s->slot != SLOT_NONE) {
 		uint64_t want = min64(s->blen, REDIS_ARG_KEEP);
@@ -1277,8 +1284,13 @@ static void conn_close(struct redis_conn *c, uint64_t ts, zt_txn_emit_fn emit, v
 	if (c->verdict != V_NOT && c->dir_known) {
 		struct rs *o = &c->s[!c->req_dir];
 
+		struct rs *q = &c->s[c->req_dir];
+		struct rentry *e = q->has_entry ? q_find(c, q->seq) : NULL;
+
 		if (o->state == S_LOST && o->in_msg)
 			lost_end(&r, o);
+		if (e && !e->done)
+			entry_fill(e, q, q->nelem);
 		while (c->qcount) {
 			emit_unanswered(&r, q_at(c, 0));
 			r.st->unanswered++;
