@@ -457,6 +457,31 @@ static void test_big_values(void)
 	fx_done(&x);
 }
 
+/* A pipelined client whose first reply's framing was not captured: the
+ * next feed that starts with a reply ends it, and the replies paired while
+ * the commands pipelined behind it wait carry ZT_F_RESYNC. */
+static void test_pipelined_lost_reply(void)
+{
+	struct fx x;
+
+	fx_init(&x);
+	FEED(&x, OUT, 1, "*4\r\n$6\r\nLRANGE\r\n$1\r\nl\r\n$1\r\n0\r\n$2\r\n-1\r\n" GET_K1 GET_K1);
+	feedc(&x, IN, 2, "*1000\r\n$1\r\na\r\n", 12, 7006);
+	FEED(&x, IN, 3, "$5\r\nhello\r\n$5\r\nhello\r\n");
+	FEED(&x, OUT, 4, GET_K1);
+	FEED(&x, IN, 5, "$5\r\nhello\r\n");
+	CHECK_EQ_INT(x.n, 4);
+	CHECK_EQ_STR(x.t[0].method, "LRANGE");
+	CHECK_EQ_INT(x.t[0].resp_bytes, 7006);
+	CHECK_EQ_INT(x.t[0].flags, ZT_F_RESYNC);
+	CHECK_EQ_INT(x.t[1].flags, ZT_F_RESYNC | ZT_F_PIPELINED);
+	CHECK_EQ_INT(x.t[2].flags, ZT_F_RESYNC | ZT_F_PIPELINED);
+	CHECK_EQ_INT(x.t[3].flags, 0);
+	CHECK_EQ_INT(x.st.resyncs, 1);
+	fx_close(&x, 10);
+	fx_done(&x);
+}
+
 /* Ring-buffer gaps (NULL feeds) where framing was. */
 static void test_gaps(void)
 {
@@ -803,6 +828,7 @@ int main(void)
 	test_pipeline_cut();
 	test_big_values();
 	test_gaps();
+	test_pipelined_lost_reply();
 	test_pubsub_resp2();
 	test_pubsub_resp3();
 	test_monitor_multi();

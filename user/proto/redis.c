@@ -1150,9 +1150,11 @@ static void feed_start(struct run *r, struct rs *s, const struct feed *f)
 		 * else was asked. */
 		if (!s->req && c->qcount == 1 && !c->subscribed && !c->monitor && s->top != '>')
 			return;
-		if (!s->req && c->qcount > 1)
-			c->taint = c->qcount - 1;
+		uint32_t behind = !s->req && c->qcount > 1 ? c->qcount - 1 : 0;
+
 		lost_end(r, s);
+		if (behind)
+			c->taint = behind;
 	}
 	s->state = S_ELEM;
 }
