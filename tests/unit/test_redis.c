@@ -134,6 +134,8 @@ static void test_cli_commands(void)
 		{ "*4\r\n$6\r\nLRANGE\r\n$6\r\nnolist\r\n$1\r\n0\r\n$2\r\n-1\r\n", "*0\r\n", "LRANGE", "", "" },
 		{ "*3\r\n$6\r\nobject\r\n$8\r\nencoding\r\n$1\r\nh\r\n", "$8\r\nlistpack\r\n", "OBJECT", "ENCODING", "" },
 		{ "*2\r\n$4\r\nEVAL\r\n$1\r\nx\r\n", "-NOSCRIPT No matching script.\r\n", "EVAL", "", "NOSCRIPT" },
+		{ "*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n", ":9223372036854775807\r\n", "INCR", "", "" },
+		{ "*2\r\n$4\r\nDECR\r\n$1\r\nn\r\n", ":-9223372036854775808\r\n", "DECR", "", "" },
 	};
 	int n = sizeof(cases) / sizeof(cases[0]);
 

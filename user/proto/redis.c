@@ -153,21 +153,24 @@ static uint64_t min64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/* "-?[0-9]{1,19}", nothing else. */
+/* "-?[0-9]{1,19}", nothing else; beyond 64 bits the value is clamped
+ * (only lengths are used, and those are bounded far lower). */
 static bool parse_int(const char *p, size_t n, int64_t *out)
 {
 	bool neg = n && p[0] == '-';
-	int64_t v = 0;
+	uint64_t v = 0;
 	size_t i = neg;
 
-	if (i == n || n - i > 18)
+	if (i == n || n - i > 19)
 		return false;
 	for (; i < n; i++) {
 		if (!is_digit(p[i]))
 			return false;
-		v = v * 10 + (p[i] - '0');
+		v = v * 10 + (uint64_t)(p[i] - '0');
 	}
-	*out = neg ? -v : v;
+	if (v > INT64_MAX)
+		v = INT64_MAX;
+	*out = neg ? -(int64_t)v : (int64_t)v;
 	return true;
 }
 
@@ -583,9 +586,6 @@ static void entry_fill(struct rentry *e, const struct rs *s, uint64_t nargs)
 	}
 }
 
-/* A command's first byte: its queue entry. */
-static struct rentry *cmd_begin(struct run *r, struct rs *s);
-
 /* CLIENT REPLY OFF|SKIP|ON: true when the server will not answer `e`. */
 static bool reply_suppressed(struct redis_conn *c, const struct rentry *e, const struct rs *s)
 {
@@ -808,6 +808,30 @@ static void lost_end(struct run *r, struct rs *s)
 		return;
 	}
 	reply_done(r, s);
+}
+
+/* A command's first byte: its queue entry. */
+static void cmd_begin(struct run *r, struct rs *s)
+{
+	struct redis_conn *c = r->c;
+	struct rs *o = &c->s[!c->req_dir];
+	struct rentry *e;
+	bool waiting = c->qcount > 0;
+
+	/* A lost reply with nothing else waiting: a client that does not
+	 * pipeline read all of it before this command. */
+	if (o->state == S_LOST && c->qcount == 1 && q_head(c)->done) {
+		lost_end(r, o);
+		msg_end(o, S_SKIP);
+		waiting = c->qcount > 0;
+	}
+	e = q_push(r);
+	e->first_ns = s->first_ns;
+	e->last_ns = s->last_ns;
+	if (waiting)
+		e->flags |= ZT_F_PIPELINED;
+	s->has_entry = true;
+	s->seq = e->seq;
 }
 
 /* ---- element framing --------------------------------------------------- */
@@ -1106,32 +1130,6 @@ static void step_inline(struct run *r, struct rs *s, struct feed *f)
 		inline_done(r, s);
 	else if (s->line_len > REDIS_INLINE_MAX)
 		malformed(r, s);
-}
-
-/* ---- commands begin ----------------------------------------------------- */
-
-static struct rentry *cmd_begin(struct run *r, struct rs *s)
-{
-	struct redis_conn *c = r->c;
-	struct rs *o = &c->s[!c->req_dir];
-	struct rentry *e;
-	bool waiting = c->qcount > 0;
-
-	/* A lost reply with nothing else waiting: a client that does not
-	 * pipeline read all of it before this command. */
-	if (o->state == S_LOST && c->qcount == 1 && q_head(c)->done) {
-		lost_end(r, o);
-		msg_end(o, S_SKIP);
-		waiting = c->qcount > 0;
-	}
-	e = q_push(r);
-	e->first_ns = s->first_ns;
-	e->last_ns = s->last_ns;
-	if (waiting)
-		e->flags |= ZT_F_PIPELINED;
-	s->has_entry = true;
-	s->seq = e->seq;
-	return e;
 }
 
 /*
