@@ -484,6 +484,40 @@ static void test_pipelined_lost_reply(void)
 	fx_done(&x);
 }
 
+/* redis-benchmark -P 4 -d 1000 at the default capture: only the first reply
+ * of each batch is framed, the next batch tells the others were there. */
+static void test_pipelined_big_replies(void)
+{
+	static char resp[4 * 1009];
+	struct fx x;
+
+	for (int i = 0; i < 4; i++) {
+		memcpy(resp + 1009 * i, "$1000\r\n", 7);
+		memset(resp + 1009 * i + 7, 'x', 1000);
+		memcpy(resp + 1009 * i + 1007, "\r\n", 2);
+	}
+	fx_init(&x);
+	for (int b = 0; b < 3; b++) {
+		FEED(&x, OUT, 10 * b + 1, BENCH_GET BENCH_GET BENCH_GET BENCH_GET);
+		feedc(&x, IN, 10 * b + 2, resp, 512, sizeof(resp));
+	}
+	fx_close(&x, 100);
+	CHECK_EQ_INT(x.n, 12);
+	for (int b = 0; b < 3 && x.n == 12; b++) {
+		CHECK_EQ_INT(x.t[4 * b].flags & ~ZT_F_PIPELINED, 0);
+		CHECK_EQ_INT(x.t[4 * b].resp_bytes, 1009);
+		CHECK_EQ_INT(x.t[4 * b + 1].flags, ZT_F_RESYNC | ZT_F_PIPELINED);
+		CHECK_EQ_INT(x.t[4 * b + 1].resp_bytes, 3 * 1009);
+		CHECK_EQ_INT(x.t[4 * b + 1].resp_last_ns, 10 * b + 2);
+		CHECK_EQ_INT(x.t[4 * b + 2].flags, ZT_F_NO_RESPONSE | ZT_F_RESYNC | ZT_F_PIPELINED);
+		CHECK_EQ_INT(x.t[4 * b + 3].resp_bytes, 0);
+		CHECK_EQ_STR(x.t[4 * b + 3].method, "GET");
+	}
+	CHECK_EQ_INT(x.st.unanswered, 0);
+	CHECK_EQ_INT(x.st.orphan_responses, 0);
+	fx_done(&x);
+}
+
 /* Ring-buffer gaps (NULL feeds) where framing was. */
 static void test_gaps(void)
 {
@@ -831,6 +865,7 @@ int main(void)
 	test_big_values();
 	test_gaps();
 	test_pipelined_lost_reply();
+	test_pipelined_big_replies();
 	test_pubsub_resp2();
 	test_pubsub_resp3();
 	test_monitor_multi();

@@ -810,6 +810,37 @@ static void lost_end(struct run *r, struct rs *s)
 	reply_done(r, s);
 }
 
+/*
+ * A command starts while the reply stream is lost. The commands sent before
+ * the last reply bytes seen were answered in those bytes, by a client that
+ * reads its replies before it sends more (redis-cli; redis-benchmark between
+ * pipelines): the first gets the lost reply, the others theirs unseen.
+ * Commands sent since still wait. (A client that pipelines without pause
+ * may still be owed some of these: they are marked ZT_F_RESYNC.)
+ */
+static void replies_hidden(struct run *r, struct rs *o)
+{
+	struct redis_conn *c = r->c;
+	uint32_t n = 0;
+
+	while (n < c->qcount && q_at(c, n)->done && q_at(c, n)->last_ns <= o->last_ns)
+		n++;
+	if (!n)
+		return;
+	lost_end(r, o);
+	while (--n && c->qcount) {
+		struct rentry *e = q_at(c, 0);
+		struct zt_txn t;
+
+		txn_from_entry(&t, e);
+		t.flags |= ZT_F_NO_RESPONSE | ZT_F_RESYNC;
+		emit_txn(r, &t);
+		q_pop(c);
+	}
+	c->taint = 0;
+	msg_end(o, S_SKIP);
+}
+
 /* A command's first byte: its queue entry. */
 static void cmd_begin(struct run *r, struct rs *s)
 {
@@ -818,13 +849,9 @@ static void cmd_begin(struct run *r, struct rs *s)
 	struct rentry *e;
 	bool waiting = c->qcount > 0;
 
-	/* A lost reply with nothing else waiting: a client that does not
-	 * pipeline read all of it before this command. */
-	if (o->state == S_LOST && c->qcount == 1 && q_head(c)->done) {
-		lost_end(r, o);
-		msg_end(o, S_SKIP);
-		waiting = c->qcount > 0;
-	}
+	if (o->state == S_LOST)
+		replies_hidden(r, o);
+	waiting = c->qcount > 0;
 	e = q_push(r);
 	e->first_ns = s->first_ns;
 	e->last_ns = s->last_ns;
@@ -1287,6 +1314,8 @@ static void conn_close(struct redis_conn *c, uint64_t ts, zt_txn_emit_fn emit, v
 		struct rs *q = &c->s[c->req_dir];
 		struct rentry *e = q->has_entry ? q_find(c, q->seq) : NULL;
 
+		if (o->state == S_LOST && o->in_msg)
+			replies_hidden(&r, o);
 		if (o->state == S_LOST && o->in_msg)
 			lost_end(&r, o);
 		if (e && !e->done)
