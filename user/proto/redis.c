@@ -29,13 +29,17 @@
  * capture, or a ring-buffer gap) the message is "lost": its bytes are counted
  * until a feed begins with a message start of its direction (only feed starts
  * are trusted: a write boundary inside a value could look like anything).
- * A lost reply is also ended by a new command when it was the only one
- * waiting (a client that does not pipeline sends the next command after the
- * whole reply); while other commands wait behind it, a feed start ends it,
- * and the replies paired from then until those waiting are answered carry
- * ZT_F_RESYNC (pipelined replies may have hidden in the lost bytes). A reply
- * with no command queued while the command stream is lost is the answer to a
- * command hidden in the uncaptured bytes: emitted with ZT_F_REQ_UNSEEN.
+ * A lost reply also ends where a command starts after it: the commands
+ * sent before the last reply bytes seen were answered in those bytes (by a
+ * client that reads its replies before it sends more, as redis-cli does, and
+ * redis-benchmark between pipelines); the first pairs with the lost reply,
+ * the others are emitted no-response, all marked ZT_F_RESYNC. When a feed
+ * start ends a lost reply while commands wait behind it, the replies paired
+ * until those are answered carry ZT_F_RESYNC (replies may have hidden in the
+ * lost bytes). A reply with no command queued while the command stream is
+ * lost answers a command hidden in the uncaptured bytes: emitted with
+ * ZT_F_REQ_UNSEEN. Reply bytes that cannot be placed while a command waits
+ * are taken as (part of) its reply.
  *
  * Bytes that break RESP before a first message was complete give the
  * connection back to detection (-EPROTO); later, the stream resynchronises.
@@ -113,7 +117,7 @@ struct redis_conn {
 	uint32_t taint;             /* replies still to pair after a guessed resync */
 	struct zt_proto_hint hint;
 	uint8_t verdict, req_dir;
-	bool dir_known, subscribed, monitor, resp3, reply_off, reply_skip;
+	bool dir_known, subscribed, monitor, resp3, reply_off, reply_skip, inline_seen;
 	bool midstream, midstream_counted, any_request;
 };
 
@@ -278,32 +282,38 @@ static bool reply_start(const uint8_t *p, size_t n)
 	return line_valid(t, (const char *)p + 1, l - 1);
 }
 
-/* What a resync trusts: a whole first line, valid. */
-static bool stream_start(const struct rs *s, const uint8_t *p, size_t n)
+/*
+ * What a resync trusts: a whole first line, valid. A line of words is an
+ * inline command only on a connection that sent one before: elsewhere it
+ * may be the middle of a value, and its first word would become a method.
+ */
+static bool stream_start(bool inline_ok, const struct rs *s, const uint8_t *p, size_t n)
 {
 	if (s->req)
-		return array_bulk_start(p, n) || inline_start(p, n);
+		return array_bulk_start(p, n) || (inline_ok && inline_start(p, n));
 	return reply_start(p, n);
 }
 
 /*
  * A direction's first bytes may be a start split over feeds ("*", then
  * "3\r\n$3..."): a right first byte will do until a line end shows, then
- * the line must be valid. An inline command is trusted whole only when
- * another direction made the verdict (it could be the middle of a value).
+ * the line must be valid. Inline commands: as stream_start, or the
+ * connection's very first bytes (detection took them for Redis).
  */
-static bool start_plausible(const struct rs *s, const uint8_t *p, size_t n, bool verdict)
+static bool start_plausible(const struct redis_conn *c, const struct rs *s, const uint8_t *p,
+			    size_t n)
 {
+	bool inline_ok = c->inline_seen || c->verdict == V_UNKNOWN;
 	long l = line_body(p, n);
 	int64_t v;
 
-	if (stream_start(s, p, n))
+	if (stream_start(inline_ok, s, p, n))
 		return true;
 	if (s->req && p[0] == '*')
 		return l < 0 ? n < REDIS_NUM_LINE_MAX
 			     : l <= REDIS_NUM_LINE_MAX && parse_int((const char *)p + 1, l - 1, &v) && v >= 0;
 	if (s->req)
-		return !verdict && l < 0 && is_alpha(p[0]);
+		return inline_ok && l < 0 && is_alpha(p[0]);
 	return l < 0 && p[0] && strchr("+-:$*_,#!=(%~>|", p[0]);
 }
 
@@ -454,8 +464,10 @@ static void msg_begin(struct rs *s, const struct feed *f)
 
 static void msg_end(struct rs *s, enum state next)
 {
-	/* Arguments hold keys and values: not kept past their message. */
+	/* Arguments and lines hold keys and values: not kept past their
+	 * message. */
 	memset(s->arg, 0, sizeof(s->arg));
+	memset(s->line, 0, sizeof(s->line));
 	s->in_msg = false;
 	s->has_entry = false;
 	s->depth = 0;
@@ -847,7 +859,7 @@ static void cmd_begin(struct run *r, struct rs *s)
 	struct redis_conn *c = r->c;
 	struct rs *o = &c->s[!c->req_dir];
 	struct rentry *e;
-	bool waiting = c->qcount > 0;
+	bool waiting;
 
 	if (o->state == S_LOST)
 		replies_hidden(r, o);
@@ -1112,6 +1124,7 @@ static void inline_done(struct run *r, struct rs *s)
 		msg_end(s, S_ELEM);
 		return;
 	}
+	r->c->inline_seen = true;
 	cmd_begin(r, s);
 	cmd_done(r, s, s->ntok);
 }
@@ -1168,7 +1181,7 @@ static void feed_start(struct run *r, struct rs *s, const struct feed *f)
 	struct redis_conn *c = r->c;
 
 	if ((s->state != S_LOST && s->state != S_SKIP) || !f->cap ||
-	    !stream_start(s, f->data, f->cap))
+	    !stream_start(c->inline_seen, s, f->data, f->cap))
 		return;
 	if (s->state == S_LOST) {
 		/* A reply owed to the only command waiting goes on: nothing
@@ -1232,7 +1245,7 @@ static void decide_dir(struct run *r, enum zt_dir dir, const struct feed *f)
 static void judge(struct run *r, struct rs *s, const struct feed *f)
 {
 	s->fresh = false;
-	if (f->cap && start_plausible(s, f->data, f->cap, r->c->verdict == V_REDIS))
+	if (f->cap && start_plausible(r->c, s, f->data, f->cap))
 		return;
 	if (f->cap && r->c->verdict == V_UNKNOWN) {
 		malformed(r, s);
