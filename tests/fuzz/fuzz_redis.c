@@ -11,6 +11,8 @@
  *            bit 2: data pointer NULL (a lost record: nothing captured)
  *            bits 3-7: time step to the next feed
  *   byte 1-2 captured length `cap`, little endian (cut to what is left)
+ *            bit 6: the uncaptured part's last bytes follow, as the tail the
+ *            kernel keeps of a message captured in part
  *   byte 3   uncaptured bytes after them: 0-127 as is, above that
  *            (b - 127) * 997, so values of up to ~127 KB are counted through
  *
@@ -95,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (size >= 4) {
 		uint8_t ctl = data[0], x = data[3];
 		uint32_t cap = data[1] | (uint32_t)data[2] << 8;
-		uint32_t extra = x < 128 ? x : (x - 127u) * 997u;
+		uint32_t extra = x < 128 ? x : (x - 127u) * 997u, tail_len = 0;
 		enum zt_dir dir = ctl & 1 ? ZT_DIR_OUT : ZT_DIR_IN;
 		int ret;
 
@@ -103,6 +105,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= 4;
 		if (cap > size)
 			cap = (uint32_t)size;
+		if ((ctl & 0x40) && extra) {
+			tail_len = extra < 8 ? extra : 8;
+			if (tail_len > size - cap)
+				tail_len = (uint32_t)(size - cap);
+		}
 		if (!(ctl & 4) && cap) {
 			int d = ops->detect(data, cap, cap + extra, dir, &h);
 
@@ -110,12 +117,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 		ret = ops->feed(c, dir, ts, ctl & 4 ? NULL : data, ctl & 4 ? 0 : cap, cap + extra,
-				NULL, 0, on_txn, &ntxn, &st);
+				tail_len ? data + cap : NULL, tail_len, on_txn, &ntxn, &st);
 		if ((ret != 0 && ret != -EPROTO) || (not_redis && ret != -EPROTO))
 			abort();
 		not_redis = ret == -EPROTO;
-		data += cap;
-		size -= cap;
+		data += cap + tail_len;
+		size -= cap + tail_len;
 		ts += 1 + (ctl >> 3);
 		if (ctl & 2) {
 			ops->close(c, ts, on_txn, &ntxn, &st);

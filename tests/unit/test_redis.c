@@ -694,7 +694,29 @@ static void test_inline(void)
 	CHECK_EQ_STR(x.t[2].method, "CLIENT");
 	CHECK_EQ_STR(x.t[2].target, "SETNAME");
 	CHECK(x.t[0].server);
-	fx_close(&x, 10);
+	/* redis-cli --pipe with inline text, cut by the capture: a feed that
+	 * starts mid-line ("T k3...", "alue...") is no command; one after a
+	 * message whose tail ends a line is. */
+	{
+		static const char batch[] = "SET k1 v1\r\nSET k2 v2\r\n";
+
+		feedc(&x, IN, 5, batch, 5, sizeof(batch) - 1);
+		FEED(&x, OUT, 6, OK OK);
+		FEED(&x, IN, 7, "T k3 v3\r\n");
+		FEED(&x, OUT, 8, OK);
+		CHECK_EQ_INT(x.n, 6);
+		zt_proto_redis.feed(x.c, IN, 9, (const uint8_t *)batch, 5, sizeof(batch) - 1,
+				    (const uint8_t *)batch + sizeof(batch) - 5, 4, on_txn, &x, &x.st);
+		FEED(&x, OUT, 10, OK OK);
+		FEED(&x, IN, 11, "GET k1\r\n");
+		FEED(&x, OUT, 12, "$2\r\nv1\r\n");
+		CHECK_EQ_INT(x.n, 9);
+		for (int i = 3; i < 8 && x.n == 9; i++)
+			CHECK_EQ_INT(x.t[i].flags, ZT_F_REQ_UNSEEN);
+		CHECK_EQ_STR(x.t[8].method, "GET");
+		CHECK_EQ_INT(x.t[8].flags, 0);
+	}
+	fx_close(&x, 20);
 	fx_done(&x);
 }
 

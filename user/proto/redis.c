@@ -92,6 +92,7 @@ struct rs {
 	uint8_t state, depth, top, slot;
 	bool req;                      /* carries commands (else replies) */
 	bool fresh, in_msg, has_entry, int2_seen, in_tok;
+	bool prev_lf;                  /* the previous feed's last byte was an LF */
 	char line[REDIS_LINE_KEEP];    /* first bytes of the line, type byte first */
 	char arg[NARGS][REDIS_ARG_KEEP];
 	uint8_t arg_n[NARGS];          /* bytes kept */
@@ -284,8 +285,9 @@ static bool reply_start(const uint8_t *p, size_t n)
 
 /*
  * What a resync trusts: a whole first line, valid. A line of words is an
- * inline command only on a connection that sent one before: elsewhere it
- * may be the middle of a value, and its first word would become a method.
+ * inline command only on a connection that sent one before, and only where
+ * the previous message is known to have ended a line: elsewhere it may be
+ * the middle of a value, and its first word would become a method.
  */
 static bool stream_start(bool inline_ok, const struct rs *s, const uint8_t *p, size_t n)
 {
@@ -303,7 +305,7 @@ static bool stream_start(bool inline_ok, const struct rs *s, const uint8_t *p, s
 static bool start_plausible(const struct redis_conn *c, const struct rs *s, const uint8_t *p,
 			    size_t n)
 {
-	bool inline_ok = c->inline_seen || c->verdict == V_UNKNOWN;
+	bool inline_ok = (c->inline_seen && s->prev_lf) || c->verdict == V_UNKNOWN;
 	long l = line_body(p, n);
 	int64_t v;
 
@@ -1181,7 +1183,7 @@ static void feed_start(struct run *r, struct rs *s, const struct feed *f)
 	struct redis_conn *c = r->c;
 
 	if ((s->state != S_LOST && s->state != S_SKIP) || !f->cap ||
-	    !stream_start(c->inline_seen, s, f->data, f->cap))
+	    !stream_start(c->inline_seen && s->prev_lf, s, f->data, f->cap))
 		return;
 	if (s->state == S_LOST) {
 		/* A reply owed to the only command waiting goes on: nothing
@@ -1256,8 +1258,8 @@ static void judge(struct run *r, struct rs *s, const struct feed *f)
 }
 
 static int conn_feed(struct redis_conn *c, enum zt_dir dir, uint64_t ts, const uint8_t *data,
-		     uint32_t cap, uint32_t len, zt_txn_emit_fn emit, void *ctx,
-		     struct zt_proto_stats *st)
+		     uint32_t cap, uint32_t len, const uint8_t *tail, uint32_t tail_len,
+		     zt_txn_emit_fn emit, void *ctx, struct zt_proto_stats *st)
 {
 	struct zt_proto_stats scratch = { 0 };
 	struct run r = { c, emit, ctx, st ? st : &scratch };
@@ -1310,6 +1312,10 @@ static int conn_feed(struct redis_conn *c, enum zt_dir dir, uint64_t ts, const u
 		conn_free(c);
 		return -EPROTO;
 	}
+	/* Where an inline command may start next (the tail is the last bytes
+	 * of a message captured in part). */
+	s->prev_lf = f.cap == len ? data[len - 1] == '\n'
+				  : tail && tail_len && tail_len <= len && tail[tail_len - 1] == '\n';
 	return 0;
 }
 
@@ -1385,9 +1391,7 @@ static int ops_feed(void *state, enum zt_dir dir, uint64_t ts_ns, const uint8_t 
 		    uint32_t len, const uint8_t *tail, uint32_t tail_len, zt_txn_emit_fn emit,
 		    void *ctx, void *stats)
 {
-	(void)tail;
-	(void)tail_len;
-	return conn_feed(state, dir, ts_ns, data, cap, len, emit, ctx, stats);
+	return conn_feed(state, dir, ts_ns, data, cap, len, tail, tail_len, emit, ctx, stats);
 }
 
 static void ops_close(void *state, uint64_t ts_ns, zt_txn_emit_fn emit, void *ctx, void *stats)
