@@ -253,4 +253,28 @@ test_redis_pubsub_monitor() {
 	assert_eq "summary: redis malformed" 0 "$(zt_summary_proto redis malformed)"
 }
 
+# A connection that predates ztrace: no handshake seen, so no role; the
+# first bytes and the port decide. Both sides count it midstream once.
+test_redis_preexisting_conn() {
+	redis_pair
+	local out=$ZT_TMP/spans.json d=$ZT_TMP/held
+	mkdir -p "$d"
+	ct_bg ping "$ZT_PY" "$ZT_E2E_DIR/redis_held_conn.py" "$ZT_NET4.2" 6379 "$d"
+	zt_wait_for 10 "the client's first PING" test -e "$d/ready"
+	ztrace_start "$out" --container pong --container ping
+	touch "$d/go"
+	zt_wait_for 10 "the client's commands" test -e "$d/done"
+	ztrace_stop
+	local k
+	for k in client server; do
+		local sel=".kind == \"$k\""
+		assert_eq "$k methods" "GET SET GET GET GET" "$(jvals "$out" "$sel" .method)"
+		assert_eq "$k flags" "midstream - - pipelined pipelined" \
+			"$(jvals "$out" "$sel" '.flags | if . == [] then "-" else join(",") end')"
+	done
+	assert_eq "summary: redis midstream" 2 "$(zt_summary_proto redis midstream)"
+	assert_eq "summary: redis orphan_responses" 0 "$(zt_summary_proto redis orphan_responses)"
+	assert_eq "summary: redis unanswered" 0 "$(zt_summary_proto redis unanswered)"
+}
+
 zt_main "$@"
