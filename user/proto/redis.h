@@ -4,10 +4,11 @@
  * itself is `zt_proto_redis` (proto.h); this header holds its bounds, for
  * the tests.
  *
- * Memory per connection is two stream states (about 1 KB) and the queue of
- * commands awaiting their reply, which grows by doubling from one inline
- * entry to REDIS_PENDING_MAX. Bulk strings are never buffered: they are
- * walked by their declared length, captured or not; only the first
+ * Memory per connection is two stream states and one queue entry inline
+ * (1152 bytes), and the queue of commands awaiting their reply, which grows
+ * by doubling to REDIS_PENDING_MAX entries of 104 bytes (about 100 KB) only
+ * for a client that pipelines that deep. Bulk strings are never buffered:
+ * they are walked by their declared length, captured or not; only the first
  * REDIS_ARG_KEEP bytes of a command's first three arguments are looked at
  * (the command name, a container command's subcommand, CLIENT REPLY's mode).
  */
