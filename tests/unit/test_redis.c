@@ -337,6 +337,49 @@ static void test_split_every_byte(void)
 	fx_done(&ref);
 }
 
+/* The same conversation with one message captured in part, at every
+ * length: every command is still emitted once, nothing is orphaned, and a
+ * name is never made of anything but a command's name. */
+static void test_cut_every_byte(void)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(convo) / sizeof(convo[0]); i++) {
+		size_t l = strlen(convo[i].s);
+
+		for (size_t cap = 0; cap < l; cap++) {
+			struct fx x;
+
+			fx_init(&x);
+			for (size_t k = 0; k < sizeof(convo) / sizeof(convo[0]); k++) {
+				const char *m = convo[k].s;
+
+				feedc(&x, convo[k].d, 10 * k, k == i && !cap ? NULL : m,
+				      k == i ? (uint32_t)cap : (uint32_t)strlen(m), (uint32_t)strlen(m));
+			}
+			fx_close(&x, 1000);
+			if (x.n != 7 || x.st.orphan_responses || x.st.malformed) {
+				fprintf(stderr, "cut message %zu at %zu: %d txns, %llu orphans, %llu malformed\n",
+					i, cap, x.n, (unsigned long long)x.st.orphan_responses,
+					(unsigned long long)x.st.malformed);
+				bad++;
+			}
+			for (int k = 0; k < x.n && k < MAX_TXNS; k++) {
+				const char *mth = x.t[k].method;
+
+				if (mth[0] && strcmp(mth, "HELLO") && strcmp(mth, "SET") && strcmp(mth, "INCR") &&
+				    strcmp(mth, "CLIENT") && strcmp(mth, "CONFIG") && strcmp(mth, "SUBSCRIBE") &&
+				    strcmp(mth, "PING")) {
+					fprintf(stderr, "cut message %zu at %zu: method %s\n", i, cap, mth);
+					bad++;
+				}
+			}
+			fx_done(&x);
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+}
+
 /* redis-benchmark -P 4: four commands in one write, four replies in one. */
 static void test_pipeline(void)
 {
@@ -890,6 +933,7 @@ int main(void)
 	test_resp3();
 	test_command_docs();
 	test_split_every_byte();
+	test_cut_every_byte();
 	test_pipeline();
 	test_pipeline_cut();
 	test_big_values();

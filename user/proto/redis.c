@@ -687,6 +687,14 @@ static void after_reply(struct redis_conn *c, const struct rentry *e, const stru
 	}
 }
 
+/* Commands may hide in command bytes we could not frame. */
+static bool req_unseen(const struct redis_conn *c)
+{
+	const struct rs *q = &c->s[c->req_dir];
+
+	return q->state == S_SKIP || q->state == S_LOST;
+}
+
 /* Pairs the reply just complete in `s` with the oldest command. */
 static void pair(struct run *r, struct rs *s)
 {
@@ -695,7 +703,7 @@ static void pair(struct run *r, struct rs *s)
 	struct rs *q = &c->s[c->req_dir];
 	struct zt_txn t;
 
-	if (!e && (q->state == S_SKIP || q->state == S_LOST)) {
+	if (!e && req_unseen(c)) {
 		/* Its command hid in command bytes we could not frame. */
 		memset(&t, 0, sizeof(t));
 		t.req_first_ns = t.req_last_ns = q->last_ns ? q->last_ns : s->first_ns;
@@ -778,6 +786,8 @@ static void on_confirmation(struct run *r, struct rs *s)
 	    !strncasecmp(e->method, s->arg[0], s->arg_n[0]) && !e->method[s->arg_n[0]]) {
 		c->swallow = e->nsub > 1 ? e->nsub - 1 : 0;
 		pair(r, s);
+	} else if (e ? !e->method[0] : req_unseen(c)) {
+		pair(r, s); /* for a command whose name was not captured */
 	}
 	/* else: another confirmation of an UNSUBSCRIBE of every channel */
 }
@@ -800,6 +810,8 @@ static void reply_done(struct run *r, struct rs *s)
 		; /* a RESP2 pub/sub message */
 	else if (s->top == '+' && c->monitor && s->line_len > 1 && is_digit(s->line[1]))
 		; /* a monitored command */
+	else if (!s->top && (c->subscribed || c->monitor))
+		; /* lost before its first line: most likely a push */
 	else
 		pair(r, s);
 	msg_end(s, S_ELEM);
@@ -1218,6 +1230,12 @@ static void conn_free(struct redis_conn *c)
 	c->qhead = c->qcount = 0;
 }
 
+static bool dir_by_hint(const struct zt_proto_hint *h)
+{
+	return h->role == ZT_ROLE_CLIENT || h->role == ZT_ROLE_SERVER || is_redis_port(h->lport) ||
+	       is_redis_port(h->rport);
+}
+
 /* Which direction carries commands: the role, else a Redis port, else the
  * first captured bytes ("*" or a word: commands). */
 static void decide_dir(struct run *r, enum zt_dir dir, const struct feed *f)
@@ -1271,7 +1289,7 @@ static int conn_feed(struct redis_conn *c, enum zt_dir dir, uint64_t ts, const u
 	if (!len || (dir != ZT_DIR_IN && dir != ZT_DIR_OUT))
 		return 0;
 	if (!c->dir_known) {
-		if (!f.cap)
+		if (!f.cap && !dir_by_hint(&c->hint))
 			return 0; /* nothing to place yet */
 		decide_dir(&r, dir, &f);
 	}
