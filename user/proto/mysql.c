@@ -139,6 +139,7 @@ struct run {
 	zt_txn_emit_fn emit;
 	void *ctx;
 	struct zt_proto_stats *st;
+	bool lose; /* a reply's packet could not be made sense of */
 };
 
 struct feed {
@@ -485,20 +486,22 @@ static bool reply_packet(struct run *r, struct my_cmd *e, const uint8_t *p, uint
 			return result_end(e, p, n, plen);
 		if (p[0] == 0xfb) /* LOCAL INFILE: the file, then an OK or ERR */
 			return false;
-		if (!result_set(c, e, p, n, &done)) {
-			r->st->malformed++;
-			return true;
-		}
+		if (!result_set(c, e, p, n, &done))
+			r->lose = true;
 		return done;
 	case R_PREP_OK:
-		if (p[0] != 0x00 || n < 9) {
-			r->st->malformed++;
-			return true;
+		if (p[0] != 0x00 || n < 5) {
+			r->lose = true;
+			return false;
 		}
 		e->stmt_id = le32(p + 1);
+		stmt_add(r, e);
+		if (n < 9) { /* the counts were not captured: the rest is unknown */
+			r->lose = true;
+			return false;
+		}
 		e->cols = (uint16_t)le16(p + 5);
 		e->left = (uint16_t)le16(p + 7);
-		stmt_add(r, e);
 		if (e->left) {
 			e->rs = R_DEFS;
 			return false;
@@ -541,10 +544,19 @@ static bool is_c2s(const struct mysql_conn *c, const struct my_dir *d)
  * can be trusted (feed_start). */
 static void dir_lose(struct run *r, struct my_dir *d)
 {
-	struct my_cmd *e = d->has_entry && !is_c2s(r->c, d) ? q_find(r->c, d->entry) : NULL;
+	struct my_cmd *e = d->has_entry ? q_find(r->c, d->entry) : NULL;
 
-	if (e)
+	if (e && !is_c2s(r->c, d)) {
 		e->t.resp_bytes += d->bytes;
+	} else if (e && !e->req_done) {
+		/* A command whose end we cannot see (a continuation header not
+		 * captured): its reply's sequence ids are unknown too. */
+		e->t.req_bytes += d->bytes;
+		e->t.req_last_ns = d->first_ns;
+		e->req_done = true;
+		e->seq_next = SEQ_NONE;
+		q_drain(r);
+	}
 	d->bytes = 0;
 	d->has_entry = false;
 	d->state = D_LOST;
@@ -640,8 +652,10 @@ static void take_stmt_ref(struct mysql_conn *c, struct my_cmd *e, const uint8_t 
 	uint32_t id;
 
 	strcpy(e->t.method, "EXECUTE");
-	if (n < 5)
+	if (n < 5) {
+		e->t.flags |= ZT_F_TRUNCATED; /* which statement was not captured */
 		return;
+	}
 	id = le32(p + 1);
 	if (id == 0xffffffffu) {
 		for (uint32_t i = c->qcount; i-- > 0;) {
@@ -761,6 +775,8 @@ static bool on_command(struct run *r, struct my_dir *d, const uint8_t *p, uint32
 	case MYSQL_COM_FIELD_LIST:
 		strcpy(e->t.method, cmd_name(cmd));
 		copy_name(e->t.target, sizeof(e->t.target), p + 1, n - 1);
+		if (cut)
+			e->t.flags |= ZT_F_TRUNCATED;
 		break;
 	default:
 		strcpy(e->t.method, cmd_name(cmd));
@@ -843,6 +859,7 @@ static void client_end(struct run *r, struct my_dir *d, uint64_t ts)
 	e->t.req_bytes += d->bytes;
 	e->t.req_last_ns = ts;
 	e->req_done = true;
+	e->seq_next = (uint16_t)(d->seq + 1); /* past a long packet's last chunk */
 	q_drain(r);
 }
 
@@ -892,7 +909,7 @@ static void server_head(struct run *r, struct my_dir *d, const uint8_t *p, uint3
 		}
 		return;
 	}
-	if (d->seq != (e->seq_next & 0xff)) {
+	if (e->seq_next != SEQ_NONE && d->seq != (e->seq_next & 0xff)) {
 		/* Not the next packet of this exchange: lost. */
 		if (!e->resp_started) {
 			e->resp_started = true;
@@ -913,7 +930,12 @@ static void server_head(struct run *r, struct my_dir *d, const uint8_t *p, uint3
 		dir_lose(r, d);
 		return;
 	}
+	r->lose = false;
 	d->ends_reply = reply_packet(r, e, p, n, d->plen);
+	if (r->lose) {
+		d->ends_reply = false;
+		dir_lose(r, d);
+	}
 	(void)ts;
 }
 
@@ -925,6 +947,7 @@ static void server_end(struct run *r, struct my_dir *d, uint64_t ts)
 		return;
 	e->t.resp_bytes += d->bytes;
 	e->t.resp_last_ns = ts;
+	e->seq_next = (uint16_t)(d->seq + 1);
 	if (d->ends_reply) {
 		e->resp_done = true;
 		d->ends_reply = false;
@@ -1106,9 +1129,9 @@ static void feed_start(struct run *r, struct my_dir *d, struct feed *f)
 
 	if (d->state == D_AWAIT) {
 		struct my_cmd *e = q_waiting(c);
-		uint32_t seq = e ? e->seq_next & 0xff : SEQ_NONE;
+		uint32_t seq = e ? e->seq_next : SEQ_NONE;
 
-		if (f->cap >= 4 && (seq == SEQ_NONE || f->data[3] == seq)) {
+		if (f->cap >= 4 && (seq == SEQ_NONE || f->data[3] == (seq & 0xff))) {
 			d->state = D_HDR;
 			d->hlen = 0;
 			d->more = false;
@@ -1177,11 +1200,23 @@ static bool command_like(const uint8_t *p, uint32_t cap, uint32_t len)
 {
 	char verb[8];
 
-	if (cap < 5 || p[3] != 0 || le24(p) + 4 != len || !cmd_valid(p[4]))
+	uint32_t plen = cap >= 5 ? le24(p) : 0;
+
+	if (cap < 5 || p[3] != 0 || plen + 4 != len)
 		return false;
-	if (p[4] == MYSQL_COM_QUERY || p[4] == MYSQL_COM_STMT_PREPARE)
+	switch (p[4]) {
+	case MYSQL_COM_QUERY:
+	case MYSQL_COM_STMT_PREPARE:
 		return mysql_sql_verb((const char *)p + 5, cap - 5, verb, sizeof(verb)) > 0;
-	return true;
+	case MYSQL_COM_STMT_EXECUTE:
+		return plen >= 10;
+	case MYSQL_COM_PING:
+		return plen == 1;
+	case MYSQL_COM_INIT_DB:
+		return plen >= 2;
+	default:
+		return false;
+	}
 }
 
 static int ops_detect(const uint8_t *data, uint32_t cap, uint32_t len, enum zt_dir dir,
