@@ -1166,6 +1166,10 @@ static void lost_feed(struct run *r, struct my_dir *d, struct feed *f)
 	e = q_waiting(c);
 	if (!e)
 		return;
+	if (!e->resp_started) {
+		e->resp_started = true;
+		e->t.resp_first_ns = f->ts;
+	}
 	e->t.resp_bytes += n;
 	e->t.resp_last_ns = f->ts;
 	if (eof_at_end(f)) {
@@ -1348,6 +1352,9 @@ static void conn_close(struct mysql_conn *c, uint64_t ts, zt_txn_emit_fn emit, v
 		}
 		if (!e->t.req_last_ns)
 			e->t.req_last_ns = e->t.req_first_ns;
+		/* A reply cut by the close ends with what was seen of it. */
+		if (e->t.resp_last_ns < e->t.resp_first_ns)
+			e->t.resp_last_ns = e->t.resp_first_ns;
 		emit_cmd(&r, e);
 		q_pop(c);
 	}
