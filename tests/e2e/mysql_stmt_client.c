@@ -8,12 +8,16 @@
  *
  * so the test can hold ztrace's spans against what the server answered.
  *
- *   mysql_stmt_client HOST PORT USER PASSWORD DB
+ *   mysql_stmt_client HOST PORT USER PASSWORD DB [GO_FILE]
+ *
+ * With GO_FILE, it waits after its first query until that file exists (a
+ * connection already open when the tracer starts).
  */
 #include <mysql.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static MYSQL *db;
 
@@ -103,8 +107,8 @@ int main(int argc, char **argv)
 {
 	MYSQL_STMT *sel, *ins, *bad;
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: mysql_stmt_client HOST PORT USER PASSWORD DB\n");
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: mysql_stmt_client HOST PORT USER PASSWORD DB [GO_FILE]\n");
 		return 2;
 	}
 	db = mysql_init(NULL);
@@ -120,6 +124,9 @@ int main(int argc, char **argv)
 				CLIENT_MULTI_STATEMENTS))
 		die("connect");
 	query("CREATE TABLE IF NOT EXISTS s (id INT PRIMARY KEY, name VARCHAR(32))");
+	fflush(stdout);
+	for (int i = 0; argc == 7 && access(argv[6], F_OK) && i < 2000; i++)
+		usleep(10000);
 	ins = prepare("INSERT INTO s (id, name) VALUES (?, ?)");
 	if (!ins)
 		return 1;

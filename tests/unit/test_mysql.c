@@ -804,6 +804,20 @@ static void test_midstream(void)
 		fx_close(&x, 1000);
 		CHECK(txns_match(&x, k->e, k->ne, 0, true));
 		CHECK_EQ_INT(x.ps.midstream, 1);
+		/* mariadbd reads a packet's header, then its payload. */
+		fx_init(&x, ZT_ROLE_UNKNOWN);
+		for (size_t i = k->after_handshake; i < k->n; i++) {
+			const struct wire *w = &k->w[i];
+
+			if (w->dir == C2S && i == k->after_handshake) {
+				feedc(&x, C2S, i + 1, w->b, 4, 4);
+				feedc(&x, C2S, i + 1, w->b + 4, w->len - 4, w->len - 4);
+			} else {
+				feedw(&x, w, i + 1);
+			}
+		}
+		fx_close(&x, 1000);
+		CHECK(txns_match(&x, k->e, k->ne, 0, true));
 		CHECK_EQ_INT(x.ps.resyncs + x.ps.orphan_responses + x.ps.malformed, 0);
 		if (x.n) {
 			CHECK(x.t[0].flags & ZT_F_MIDSTREAM);
@@ -1185,6 +1199,10 @@ static void test_detect(void)
 	CHECK_EQ_INT(zt_proto_mysql.detect(q, ql, ql, ZT_DIR_OUT, &unk), ZT_DETECT_PORT);
 	CHECK_EQ_INT(zt_proto_mysql.detect(q, ql, ql, ZT_DIR_OUT, &cli), ZT_DETECT_NO);
 	CHECK_EQ_INT(zt_proto_mysql.detect(q, ql, ql, ZT_DIR_OUT, &srv), ZT_DETECT_NO);
+	/* mariadbd reads a header, then the payload. */
+	CHECK_EQ_INT(zt_proto_mysql.detect(q, 4, 4, ZT_DIR_IN, &srv), ZT_DETECT_PORT);
+	CHECK_EQ_INT(zt_proto_mysql.detect(q, 4, 4, ZT_DIR_IN, &unk), ZT_DETECT_PORT);
+	CHECK_EQ_INT(zt_proto_mysql.detect(q, 4, 5, ZT_DIR_IN, &srv), ZT_DETECT_NO);
 	CHECK_EQ_INT(zt_proto_mysql.detect((const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18, 18, ZT_DIR_IN, &srv),
 		     ZT_DETECT_NO);
 	CHECK_EQ_INT(zt_proto_mysql.detect((const uint8_t *)"*1\r\n$4\r\nPING\r\n", 14, 14, ZT_DIR_IN, &srv),

@@ -1223,6 +1223,13 @@ static bool command_like(const uint8_t *p, uint32_t cap, uint32_t len)
 	}
 }
 
+/* A command's header alone: mariadbd reads a packet's header, then its
+ * payload, so a server sees them as two messages. */
+static bool command_header(const uint8_t *p, uint32_t cap, uint32_t len)
+{
+	return cap == 4 && len == 4 && p[3] == 0 && le24(p) >= 1 && le24(p) < PKT_MAX;
+}
+
 static int ops_detect(const uint8_t *data, uint32_t cap, uint32_t len, enum zt_dir dir,
 		      const struct zt_proto_hint *h)
 {
@@ -1235,7 +1242,8 @@ static int ops_detect(const uint8_t *data, uint32_t cap, uint32_t len, enum zt_d
 		return ZT_DETECT_NO;
 	if (from_server && greeting_like(data, cap, len))
 		return ZT_DETECT_YES;
-	if (from_client && zt_proto_port_is(h, 3306) && command_like(data, cap, len))
+	if (from_client && zt_proto_port_is(h, 3306) &&
+	    (command_like(data, cap, len) || command_header(data, cap, len)))
 		return ZT_DETECT_PORT;
 	return ZT_DETECT_NO;
 }
@@ -1277,7 +1285,7 @@ static void pick_sides(struct mysql_conn *c, enum zt_dir dir, const uint8_t *p, 
 {
 	if (p && greeting_like(p, cap, len))
 		c->c2s = !dir;
-	else if (p && command_like(p, cap, len))
+	else if (p && (command_like(p, cap, len) || command_header(p, cap, len)))
 		c->c2s = dir;
 	else if (c->lport == 3306)
 		c->c2s = ZT_DIR_IN;
