@@ -111,6 +111,49 @@ EOF
 	done
 }
 
+# Past the capture: a result set of 3000 rows (about 150 KB, many writes,
+# row headers never captured) ends where its final EOF shows in a message's
+# last bytes; a statement longer than the capture is cut, and says so.
+test_mysql_large() {
+	mysql_pair
+	local out=$ZT_TMP/spans.json got long
+	long=$(head -c 4000 /dev/zero | tr '\0' 'q')
+	ztrace_start "$out" --container pong --container ping
+	got=$(my_cli -N <<EOF | awk 'NR == 1 || NR >= 3000' | tr '\t' ' ' | paste -sd' '
+SELECT seq, REPEAT('x', 40) FROM seq_1_to_3000;
+SELECT 1 + 1;
+CREATE TABLE big (id INT, v TEXT);
+INSERT INTO big VALUES (1, '$long');
+SELECT COUNT(*), LENGTH(v) FROM big;
+EOF
+	)
+	ztrace_stop
+	local x40=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+	assert_eq "what the CLI printed (rows 1 and 3000, then the rest)" "1 $x40 3000 $x40 2 1 4000" "$got"
+	local side sel
+	for side in client server; do
+		sel=".kind == \"$side\""
+		assert_eq "$side methods" "SELECT SELECT CREATE INSERT SELECT" "$(jvals "$out" "$sel" .method)"
+		assert_eq "$side targets" "SELECT seq, REPEAT(?, ?) FROM seq_1_to_3000|SELECT ? + ?|CREATE TABLE big (id INT, v TEXT)|INSERT INTO big VALUES (?, ?|SELECT COUNT(*), LENGTH(v) FROM big" \
+			"$(jq -r -s "map(select($sel)) | sort_by(.start_ns) | map(.target) | join(\"|\")" "$out")"
+		assert_eq "$side flags" '[] [] [] ["truncated"] []' \
+			"$(jq -r -s "map(select($sel)) | sort_by(.start_ns) | map(.flags | tojson) | join(\" \")" "$out")"
+		assert_eq "$side statuses" "0 0 0 0 0" "$(jvals "$out" "$sel" .status)"
+	done
+	# Rows n: a header, the lengths and the text of n and of 40 x's.
+	assert_gt "bytes of the 3000 rows" "$((3000 * (4 + 1 + 1 + 40) + 9 + 90 * 2 + 900 * 3 + 2001 * 4))" \
+		"$(jvals "$out" '.kind == "client" and (.target | contains("3000"))' .bytes_in)"
+	assert_eq "client bytes_in = server bytes_out" "$(jvals "$out" '.kind == "server"' .bytes_out)" \
+		"$(jvals "$out" '.kind == "client"' .bytes_in)"
+	assert_eq "client bytes_out = server bytes_in" "$(jvals "$out" '.kind == "server"' .bytes_in)" \
+		"$(jvals "$out" '.kind == "client"' .bytes_out)"
+	assert_eq "literals in spans" 0 "$(grep -c qqqq "$out" || true)"
+	local k
+	for k in resyncs malformed midstream orphan_responses unanswered; do
+		assert_eq "mysql $k" 0 "$(zt_summary_proto mysql "$k")"
+	done
+}
+
 # Prepared statements through the binary protocol: PREPARE spans with the
 # statement, EXECUTE spans with the prepared statement's verb and text.
 test_mysql_prepared() {

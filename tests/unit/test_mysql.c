@@ -1143,6 +1143,7 @@ static void test_result_past_capture(void)
 		CHECK_EQ_INT(x.n, 2);
 		CHECK_EQ_INT(x.t[0].resp_last_ns, 11);
 		CHECK_EQ_INT(x.t[0].flags, with_tail ? 0 : ZT_F_RESYNC);
+		CHECK_EQ_INT(x.ps.resyncs, !with_tail);
 		CHECK_EQ_INT(x.t[0].resp_bytes, 5 + 4 + sizeof(COLDEF) - 1 + 9 + 200 * 10 + 9);
 		CHECK_EQ_INT(x.t[1].flags, 0);
 		CHECK_EQ_INT(x.t[1].status, 0);
@@ -1176,6 +1177,38 @@ static void test_no_reply(void)
 	fx_close(&x, 20);
 	CHECK_EQ_INT(x.n, 0);
 	CHECK_EQ_INT(x.ps.unanswered, 0);
+}
+
+/* CLIENT_COMPRESS: the packets after the handshake are compressed; the
+ * connection is left alone. An unknown command gets its ERR. */
+static void test_compress_unknown(void)
+{
+	struct msg m = { .n = 0 };
+	struct fx x;
+
+	fx_init(&x, ZT_ROLE_SERVER);
+	feedw(&x, &w_cli[0], 1);
+	memcpy(m.b, w_cli[1].b, w_cli[1].len);
+	m.n = w_cli[1].len;
+	m.b[4] |= 0x20;
+	sendm(&x, C2S, 2, &m);
+	feedc(&x, S2C, 3, "\x0b\x00\x00\x02\x00\x00\x00\x07\x00\x00\x00\x02\x00\x00\x00", 15, 15);
+	for (size_t i = 3; i < NW(w_cli); i++)
+		CHECK_EQ_INT(feedw(&x, &w_cli[i], i + 1), 0);
+	fx_close(&x, 100);
+	CHECK_EQ_INT(x.n, 0);
+	CHECK_EQ_INT(x.ps.malformed + x.ps.resyncs + x.ps.orphan_responses, 0);
+	fx_init(&x, ZT_ROLE_SERVER);
+	handshake(&x, false);
+	PKT(&m, 0, "\x33");
+	sendm(&x, C2S, 10, &m);
+	PKT(&m, 1, "\xff\x17\x04#08S01Unknown command");
+	sendm(&x, S2C, 11, &m);
+	fx_close(&x, 100);
+	CHECK_EQ_INT(x.n, 1);
+	CHECK_EQ_STR(x.t[0].method, "UNKNOWN");
+	CHECK_EQ_INT(x.t[0].status, 1047);
+	CHECK_EQ_STR(x.t[0].error, "08S01");
 }
 
 /* Only the server's greeting says MySQL by itself; a command does with
@@ -1315,6 +1348,7 @@ int main(void)
 	test_big_packets();
 	test_result_past_capture();
 	test_no_reply();
+	test_compress_unknown();
 	test_detect();
 	test_not_mysql();
 	test_normalize();

@@ -28,7 +28,6 @@
 #define SEQ_NONE 0x100             /* no sequence id expected */
 
 /* Capability flags (Handshake v10, HandshakeResponse41). */
-#define CLIENT_PROTOCOL_41 0x00000200u
 #define CLIENT_SSL 0x00000800u
 #define CLIENT_COMPRESS 0x00000020u
 #define CLIENT_DEPRECATE_EOF 0x01000000u
@@ -541,7 +540,9 @@ static bool is_c2s(const struct mysql_conn *c, const struct my_dir *d)
 }
 
 /* Framing lost in this direction: bytes are skipped until a message start
- * can be trusted (feed_start). */
+ * can be trusted (feed_start). Not counted yet: a reply longer than the
+ * capture loses its row headers as a matter of course and usually ends
+ * where its final EOF is seen; only what ends otherwise is a resync. */
 static void dir_lose(struct run *r, struct my_dir *d)
 {
 	struct my_cmd *e = d->has_entry ? q_find(r->c, d->entry) : NULL;
@@ -563,7 +564,6 @@ static void dir_lose(struct run *r, struct my_dir *d)
 	d->more = false;
 	d->hlen = 0;
 	d->lost_feeds = 0;
-	r->st->resyncs++;
 }
 
 /* The server direction, lost, is over the reply in progress: it ended
@@ -571,6 +571,7 @@ static void dir_lose(struct run *r, struct my_dir *d)
 static void reply_lost_end(struct run *r, struct my_cmd *e, uint64_t ts)
 {
 	e->t.flags |= ZT_F_RESYNC;
+	r->st->resyncs++;
 	e->resp_done = true;
 	if (!e->resp_started) {
 		e->resp_started = true;
@@ -700,16 +701,18 @@ static uint8_t first_rstate(uint8_t cmd)
 	}
 }
 
-/* A command (sequence id 0). Returns false when it is not one. */
+/* A command (sequence id 0). Returns false when it is not one we know and
+ * `strict` (nothing has shown yet that this is MySQL); else an unknown
+ * command is paired with its reply (an ERR, "Unknown command"). */
 static bool on_command(struct run *r, struct my_dir *d, const uint8_t *p, uint32_t n, bool cut,
-		       uint64_t ts)
+		       uint64_t ts, bool strict)
 {
 	struct mysql_conn *c = r->c;
 	struct my_dir *s2c = &c->d[!c->c2s];
 	uint8_t cmd = p[0];
 	struct my_cmd *e;
 
-	if (!cmd_valid(cmd))
+	if (strict && !cmd_valid(cmd))
 		return false;
 	c->any_cmd = true;
 	c->orphan_counted = false;
@@ -779,7 +782,7 @@ static bool on_command(struct run *r, struct my_dir *d, const uint8_t *p, uint32
 			e->t.flags |= ZT_F_TRUNCATED;
 		break;
 	default:
-		strcpy(e->t.method, cmd_name(cmd));
+		strcpy(e->t.method, cmd_valid(cmd) ? cmd_name(cmd) : "UNKNOWN");
 		break;
 	}
 	return true;
@@ -804,7 +807,7 @@ static void client_head(struct run *r, struct my_dir *d, const uint8_t *p, uint3
 
 	switch (c->phase) {
 	case PH_START:
-		if (d->seq == 0 && n && on_command(r, d, p, n, cut, ts)) {
+		if (d->seq == 0 && n && on_command(r, d, p, n, cut, ts, true)) {
 			c->phase = PH_CMD;
 			c->midstream = true;
 			r->st->midstream++;
@@ -832,11 +835,10 @@ static void client_head(struct run *r, struct my_dir *d, const uint8_t *p, uint3
 		break;
 	}
 	if (d->seq == 0) {
-		if (!n || !on_command(r, d, p, n, cut, ts)) {
-			/* A command not captured, or not one we know: its reply,
-			 * if any, will be an orphan. */
-			r->st->malformed += n != 0;
-		}
+		/* A command byte not captured: whether a reply comes is
+		 * unknown, and one that does is an orphan. */
+		if (n)
+			on_command(r, d, p, n, cut, ts, false);
 		return;
 	}
 	/* LOCAL INFILE data, COM_CHANGE_USER's authentication: the exchange
@@ -1146,6 +1148,7 @@ static void feed_start(struct run *r, struct my_dir *d, struct feed *f)
 		if (command_start(f->data, f->cap, f->len)) {
 			d->state = D_HDR;
 			d->hlen = 0;
+			r->st->resyncs++;
 		} else if (++d->lost_feeds > MYSQL_LOST_FEEDS_MAX && !c->any_cmd) {
 			c->phase = PH_NOT;
 		}
