@@ -1149,6 +1149,27 @@ static void test_result_past_capture(void)
 		CHECK_EQ_INT(x.t[1].status, 0);
 		CHECK_EQ_INT(x.t[1].resp_first_ns, 13);
 	}
+	/* CLIENT_DEPRECATE_EOF: the OK that ends the rows, in the tail. */
+	{
+		struct msg m = { .n = 0 };
+		struct fx x;
+
+		fx_init(&x, ZT_ROLE_SERVER);
+		handshake(&x, true);
+		query(&x, 10, "SELECT id FROM t");
+		PKT(&m, 1, "\x01");
+		PKT(&m, 2, COLDEF);
+		for (uint8_t i = 0; i < 200; i++)
+			PKT(&m, (uint8_t)(3 + i), "\x05" "12345");
+		pkt(&m, (uint8_t)203, OKFE, 7);
+		zt_proto_mysql.feed(x.st, zdir(&x, S2C), 11, m.b, 128, m.n, m.b + m.n - 8, 8, on_txn,
+				    &x, &x.ps);
+		CHECK_EQ_INT(x.n, 1);
+		fx_close(&x, 100);
+		CHECK_EQ_INT(x.n, 1);
+		CHECK_EQ_INT(x.t[0].flags, 0);
+		CHECK_EQ_INT(x.t[0].resp_bytes, m.n);
+	}
 }
 
 /* Commands without a reply make no transaction; COM_QUIT then close

@@ -77,8 +77,6 @@ struct my_cmd {
 	uint16_t cols;        /* COM_STMT_PREPARE: columns after the parameters */
 	uint8_t cmd;
 	uint8_t rs;           /* enum rstate */
-	uint8_t after_defs;   /* enum rstate after R_DEFS(_EOF): R_ROWS, or R_DEFS for
-			       * a prepare's columns, or R_ONE for its end */
 	bool req_done, resp_done, resp_started;
 	char verb[ZT_TXN_OP_MAX]; /* COM_STMT_PREPARE: the statement's verb */
 };
@@ -104,7 +102,7 @@ struct my_dir {
 	uint8_t seq;         /* sequence id of the current chunk */
 	uint8_t state;       /* enum dstate */
 	bool more;           /* the current chunk is PKT_MAX long: another follows */
-	bool head_done, cut, has_entry;
+	bool head_done, has_entry;
 	bool ends_reply;     /* the server packet in progress completes its command */
 };
 
@@ -130,7 +128,7 @@ struct mysql_conn {
 	bool orphan_counted;          /* since the last command */
 	bool any_cmd;
 	bool server;                  /* we are the server (client bytes come in) */
-	uint16_t lport, rport;
+	uint16_t lport;               /* to tell the sides apart without a role */
 };
 
 struct run {
@@ -867,8 +865,7 @@ static void client_end(struct run *r, struct my_dir *d, uint64_t ts)
 
 /* ---- server packets ---------------------------------------------------------- */
 
-static void server_head(struct run *r, struct my_dir *d, const uint8_t *p, uint32_t n,
-			uint64_t ts)
+static void server_head(struct run *r, struct my_dir *d, const uint8_t *p, uint32_t n)
 {
 	struct mysql_conn *c = r->c;
 	struct my_cmd *e;
@@ -938,7 +935,6 @@ static void server_head(struct run *r, struct my_dir *d, const uint8_t *p, uint3
 		d->ends_reply = false;
 		dir_lose(r, d);
 	}
-	(void)ts;
 }
 
 static void server_end(struct run *r, struct my_dir *d, uint64_t ts)
@@ -969,7 +965,7 @@ static void packet_head(struct run *r, struct my_dir *d, const uint8_t *p, uint3
 	if (is_c2s(r->c, d))
 		client_head(r, d, p, n, cut, ts);
 	else
-		server_head(r, d, p, n, ts);
+		server_head(r, d, p, n);
 }
 
 static void packet_end(struct run *r, struct my_dir *d, uint64_t ts)
@@ -1009,7 +1005,7 @@ static void header_done(struct run *r, struct my_dir *d, struct feed *f)
 		d->want = clen < (is_c2s(r->c, d) ? MYSQL_TEXT_MAX : MYSQL_SRV_PREFIX) ? clen :
 			  (is_c2s(r->c, d) ? MYSQL_TEXT_MAX : MYSQL_SRV_PREFIX);
 		d->pfx = 0;
-		d->head_done = d->cut = false;
+		d->head_done = false;
 	}
 	d->seq = seq;
 	d->more = clen == PKT_MAX;
@@ -1110,17 +1106,23 @@ static const uint8_t *msg_end(const struct feed *f, uint32_t want)
 }
 
 /*
- * Does the message end with the EOF that ends a result set (no more
- * results)? Its last 8 bytes: the header's last two (00 00), sequence id,
- * 0xfe, warnings, status. Row bytes that happen to look like that fool it;
- * the next reply's sequence ids then say so.
+ * Does the message end with what ends a result set (no more results)? Its
+ * last 8 bytes: an EOF's (the header's last two, 00 00, sequence id, 0xfe,
+ * warnings, status), or with CLIENT_DEPRECATE_EOF the plain OK's (sequence
+ * id, 0xfe, no rows affected, no insert id, status, warnings). Row bytes
+ * that happen to look like that fool it; the next reply's sequence ids then
+ * say so.
  */
-static bool eof_at_end(const struct feed *f)
+static bool eof_at_end(const struct mysql_conn *c, const struct feed *f)
 {
 	const uint8_t *p = msg_end(f, 8);
 
-	return p && p[0] == 0 && p[1] == 0 && p[3] == 0xfe &&
-	       !(le16(p + 6) & SERVER_MORE_RESULTS_EXISTS) && p[7] < 0x80;
+	if (!p)
+		return false;
+	if (p[0] == 0 && p[1] == 0 && p[3] == 0xfe)
+		return !(le16(p + 6) & SERVER_MORE_RESULTS_EXISTS) && p[7] < 0x80;
+	return c->eof_mode != EOF_SENT && p[1] == 0xfe && p[2] == 0 && p[3] == 0 &&
+	       !(le16(p + 4) & SERVER_MORE_RESULTS_EXISTS) && p[5] < 0x80;
 }
 
 /* Whether a feed's first bytes are where a lost or waiting direction may
@@ -1175,7 +1177,7 @@ static void lost_feed(struct run *r, struct my_dir *d, struct feed *f)
 	}
 	e->t.resp_bytes += n;
 	e->t.resp_last_ns = f->ts;
-	if (eof_at_end(f)) {
+	if (eof_at_end(c, f)) {
 		e->resp_done = true;
 		q_drain(r);
 		d->state = D_AWAIT;
@@ -1262,10 +1264,8 @@ static void conn_init(struct mysql_conn *c, const struct zt_proto_hint *h)
 		c->c2s = ZT_DIR_OUT;
 	else if (h && h->role == ZT_ROLE_SERVER)
 		c->c2s = ZT_DIR_IN;
-	if (h) {
+	if (h)
 		c->lport = h->lport;
-		c->rport = h->rport;
-	}
 }
 
 static void conn_free(struct mysql_conn *c)

@@ -33,7 +33,8 @@
 #define MYSQL_SRV_PREFIX 160   /* bytes read of a server packet: the greeting's
 				* fields after a version string of up to 100 */
 #define MYSQL_LOST_FEEDS_MAX 16 /* client messages in a row without a command
-				 * start: the connection is given up */
+				 * start before any command was seen: the
+				 * connection is given up */
 
 /* Command bytes (the first byte of a client packet with sequence id 0). */
 enum mysql_cmd {
