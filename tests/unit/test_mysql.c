@@ -1232,6 +1232,30 @@ static void test_compress_unknown(void)
 	CHECK_EQ_STR(x.t[0].error, "08S01");
 }
 
+/* MySQL 8's query attributes come before the text: none (the usual), or
+ * some, whose values must not pass for the statement. */
+static void test_query_attributes(void)
+{
+	struct msg m = { .n = 0 };
+	struct fx x;
+
+	fx_init(&x, ZT_ROLE_CLIENT);
+	PKT(&m, 0, "\x03\x00\x01SELECT * FROM t WHERE a = 'k'");
+	sendm(&x, C2S, 1, &m);
+	PKT(&m, 1, OKP);
+	sendm(&x, S2C, 2, &m);
+	PKT(&m, 0, "\x03\x01\x01\x00\x01\xfe\x00\x02tp\x06secretSELECT 1");
+	sendm(&x, C2S, 3, &m);
+	PKT(&m, 1, OKP);
+	sendm(&x, S2C, 4, &m);
+	fx_close(&x, 10);
+	CHECK_EQ_INT(x.n, 2);
+	CHECK_EQ_STR(x.t[0].method, "SELECT");
+	CHECK_EQ_STR(x.t[0].target, "SELECT * FROM t WHERE a = ?");
+	CHECK_EQ_STR(x.t[1].method, "QUERY");
+	CHECK_EQ_STR(x.t[1].target, "");
+}
+
 /* Only the server's greeting says MySQL by itself; a command does with
  * port 3306. */
 static void test_detect(void)
@@ -1370,6 +1394,7 @@ int main(void)
 	test_result_past_capture();
 	test_no_reply();
 	test_compress_unknown();
+	test_query_attributes();
 	test_detect();
 	test_not_mysql();
 	test_normalize();

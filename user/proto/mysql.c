@@ -634,6 +634,26 @@ static void copy_name(char *out, size_t size, const uint8_t *p, uint32_t n)
 	out[k] = '\0';
 }
 
+/*
+ * CLIENT_QUERY_ATTRIBUTES (MySQL 8): COM_QUERY's text follows a parameter
+ * count and a parameter set count, and with parameters their types, names
+ * and values. No statement starts with a control byte, which tells this
+ * apart even without the handshake. Returns where the text starts in
+ * p[0..n), or -1 when it cannot be found without decoding values (never
+ * guessed: the values must not pass for text).
+ */
+static int query_text_start(const uint8_t *p, uint32_t n)
+{
+	uint64_t count, sets;
+	uint32_t a, b;
+
+	if (!n || p[0] >= ' ' || p[0] == '\t' || p[0] == '\n' || p[0] == '\r')
+		return 0;
+	a = lenenc(p, n, &count);
+	b = a ? lenenc(p + a, n - a, &sets) : 0;
+	return a && b && !count ? (int)(a + b) : -1;
+}
+
 /* COM_QUERY / COM_STMT_PREPARE: the statement's verb and normalised text. */
 static void take_statement(struct my_cmd *e, const uint8_t *p, uint32_t n, bool cut, char *verb)
 {
@@ -661,8 +681,10 @@ static void take_stmt_ref(struct mysql_conn *c, struct my_cmd *e, const uint8_t 
 			struct my_cmd *o = q_at(c, i);
 
 			if (o != e && o->cmd == MYSQL_COM_STMT_PREPARE) {
-				memcpy(e->t.method, o->verb, sizeof(e->t.method));
+				if (o->verb[0])
+					memcpy(e->t.method, o->verb, sizeof(e->t.method));
 				memcpy(e->t.target, o->t.target, sizeof(e->t.target));
+				e->t.flags |= o->t.flags & (ZT_F_TRUNCATED | ZT_F_TARGET_CUT);
 				return;
 			}
 		}
@@ -671,7 +693,8 @@ static void take_stmt_ref(struct mysql_conn *c, struct my_cmd *e, const uint8_t 
 		s = stmt_find(c, id);
 	}
 	if (s) {
-		memcpy(e->t.method, s->method, sizeof(e->t.method));
+		if (s->method[0])
+			memcpy(e->t.method, s->method, sizeof(e->t.method));
 		memcpy(e->t.target, s->target, sizeof(e->t.target));
 		e->t.flags |= s->flags;
 	}
@@ -755,11 +778,15 @@ static bool on_command(struct run *r, struct my_dir *d, const uint8_t *p, uint32
 	d->has_entry = true;
 	d->entry = e->id;
 	switch (cmd) {
-	case MYSQL_COM_QUERY:
-		take_statement(e, p + 1, n - 1, cut, e->t.method);
+	case MYSQL_COM_QUERY: {
+		int at = query_text_start(p + 1, n - 1);
+
+		if (at >= 0)
+			take_statement(e, p + 1 + at, n - 1 - (uint32_t)at, cut, e->t.method);
 		if (!e->t.method[0])
 			strcpy(e->t.method, "QUERY");
 		break;
+	}
 	case MYSQL_COM_STMT_PREPARE:
 		take_statement(e, p + 1, n - 1, cut, e->verb);
 		strcpy(e->t.method, "PREPARE");
