@@ -149,6 +149,14 @@ int main(int argc, char **argv)
 	       mysql_sqlstate(db)); /* 1049 42000 */
 	report("RESET_CONNECTION", mysql_reset_connection(db) ? (int)mysql_errno(db) : 0,
 	       mysql_sqlstate(db));
+	report("CHANGE_USER", mysql_change_user(db, argv[3], argv[4], argv[5]) ? (int)mysql_errno(db) : 0,
+	       mysql_sqlstate(db));
+	{
+		MYSQL_RES *f = mysql_list_fields(db, "s", NULL); /* COM_FIELD_LIST */
+
+		report("FIELD_LIST", f ? 0 : (int)mysql_errno(db), mysql_sqlstate(db));
+		mysql_free_result(f);
+	}
 	mysql_close(db);
 	return 0;
 }

@@ -163,20 +163,20 @@ test_mysql_prepared() {
 	ztrace_start "$out" --container pong --container ping
 	got=$(ct_exec ping "$MY_CLIENT" "$(ct_ip pong)" 3306 "$MY_USER" "$MY_PASS" zt | awk '{print $3}' | paste -sd' ')
 	ztrace_stop
-	# What the server answered, as the client saw it: 13 commands.
-	assert_eq "client's statuses" "0 0 0 0 1062 0 0 0 1146 0 0 1049 0" "$got"
+	# What the server answered, as the client saw it: 15 commands.
+	assert_eq "client's statuses" "0 0 0 0 1062 0 0 0 1146 0 0 1049 0 0 0" "$got"
 	local ins='INSERT INTO s (id, name) VALUES (?, ?)' sel='SELECT id, name FROM s WHERE id >= ? AND name <> ? ORDER BY id'
-	local targets="CREATE TABLE IF NOT EXISTS s (id INT PRIMARY KEY, name VARCHAR(?))|$ins|$ins|$ins|$ins|$sel|$sel|$sel|SELECT * FROM missing WHERE id = ?||SELECT ?; SELECT ?, ?|nosuchdb|"
+	local targets="CREATE TABLE IF NOT EXISTS s (id INT PRIMARY KEY, name VARCHAR(?))|$ins|$ins|$ins|$ins|$sel|$sel|$sel|SELECT * FROM missing WHERE id = ?||SELECT ?; SELECT ?, ?|nosuchdb|||s"
 	local side sel_
 	for side in client server; do
 		sel_=".kind == \"$side\""
-		assert_eq "$side spans" 13 "$(jcount "$out" "$sel_")"
-		assert_eq "$side methods" "CREATE PREPARE INSERT INSERT INSERT PREPARE SELECT SELECT PREPARE PING SELECT INIT_DB RESET_CONNECTION" \
+		assert_eq "$side spans" 15 "$(jcount "$out" "$sel_")"
+		assert_eq "$side methods" "CREATE PREPARE INSERT INSERT INSERT PREPARE SELECT SELECT PREPARE PING SELECT INIT_DB RESET_CONNECTION CHANGE_USER FIELD_LIST" \
 			"$(jvals "$out" "$sel_" .method)"
 		assert_eq "$side targets" "$targets" \
 			"$(jq -r -s "map(select($sel_)) | sort_by(.start_ns) | map(.target) | join(\"|\")" "$out")"
 		assert_eq "$side statuses" "$got" "$(jvals "$out" "$sel_" .status)"
-		assert_eq "$side errors" ",,,,23000,,,,42S02,,,42000," \
+		assert_eq "$side errors" ",,,,23000,,,,42S02,,,42000,,," \
 			"$(jq -r -s "map(select($sel_)) | sort_by(.start_ns) | map(.error) | join(\",\")" "$out")"
 	done
 	assert_spans "$out" true '.protocol == "mysql" and .flags == []' "mysql, no data-quality flags"
@@ -185,7 +185,7 @@ test_mysql_prepared() {
 	assert_eq "client bytes_in = server bytes_out" "$(jvals "$out" '.kind == "server"' .bytes_out)" \
 		"$(jvals "$out" '.kind == "client"' .bytes_in)"
 	assert_eq "literals in spans" 0 "$(grep -cE "'zz'|\"zz\"|one|two|dup" "$out" || true)"
-	assert_eq "mysql transactions" 26 "$(zt_summary_proto mysql txns)"
+	assert_eq "mysql transactions" 30 "$(zt_summary_proto mysql txns)"
 	local k
 	for k in resyncs malformed midstream orphan_responses unanswered overflow; do
 		assert_eq "mysql $k" 0 "$(zt_summary_proto mysql "$k")"
@@ -206,14 +206,14 @@ test_mysql_midstream() {
 	touch "$go"
 	zt_wait_for 20 "the client to finish" eval "! kill -0 $cli 2>/dev/null"
 	ztrace_stop
-	assert_eq "client's statuses" "0 0 0 0 1062 0 0 0 1146 0 0 1049 0" "$(awk '{print $3}' "$got" | paste -sd' ')"
+	assert_eq "client's statuses" "0 0 0 0 1062 0 0 0 1146 0 0 1049 0 0 0" "$(awk '{print $3}' "$got" | paste -sd' ')"
 	local side sel
 	for side in client server; do
 		sel=".kind == \"$side\""
-		assert_eq "$side methods" "PREPARE INSERT INSERT INSERT PREPARE SELECT SELECT PREPARE PING SELECT INIT_DB RESET_CONNECTION" \
+		assert_eq "$side methods" "PREPARE INSERT INSERT INSERT PREPARE SELECT SELECT PREPARE PING SELECT INIT_DB RESET_CONNECTION CHANGE_USER FIELD_LIST" \
 			"$(jvals "$out" "$sel" .method)"
-		assert_eq "$side statuses" "0 0 0 1062 0 0 0 1146 0 0 1049 0" "$(jvals "$out" "$sel" .status)"
-		assert_eq "$side flags" '["midstream"] [] [] [] [] [] [] [] [] [] [] []' \
+		assert_eq "$side statuses" "0 0 0 1062 0 0 0 1146 0 0 1049 0 0 0" "$(jvals "$out" "$sel" .status)"
+		assert_eq "$side flags" '["midstream"] [] [] [] [] [] [] [] [] [] [] [] [] []' \
 			"$(jq -r -s "map(select($sel)) | sort_by(.start_ns) | map(.flags | tojson) | join(\" \")" "$out")"
 		assert_eq "$side execute targets" "INSERT INTO s (id, name) VALUES (?, ?)|SELECT id, name FROM s WHERE id >= ? AND name <> ? ORDER BY id" \
 			"$(jq -r -s "map(select($sel and (.method == \"INSERT\" or .method == \"SELECT\") and (.target | contains(\";\") | not))) | map(.target) | unique | join(\"|\")" "$out")"
