@@ -13,6 +13,7 @@
 #   protocols: libnghttp2-dev (HPACK) nghttp2-client nghttp2-server
 #           python3-grpcio python3-protobuf redis-server redis-tools
 #           postgresql postgresql-client mariadb-server mariadb-client
+#           libmariadb-dev (a client of the binary protocol in the e2e test)
 #           dnsmasq-base bind9-dnsutils
 set -euo pipefail
 
@@ -22,7 +23,7 @@ PKGS=(
 	nginx-light wrk curl iproute2 jq python3 procps psmisc kmod util-linux
 	openssl libssl-dev
 	libnghttp2-dev nghttp2-client nghttp2-server python3-grpcio python3-protobuf
-	redis-server redis-tools postgresql postgresql-client mariadb-server mariadb-client
+	redis-server redis-tools postgresql postgresql-client mariadb-server mariadb-client libmariadb-dev
 	dnsmasq-base bind9-dnsutils
 )
 
