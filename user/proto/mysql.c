@@ -21,7 +21,7 @@
 
 #include "../flags.h"
 #include "mysql.h"
-#include "mysql_sql.h"
+#include "sql.h"
 #include "proto.h"
 
 #define PKT_MAX 0xffffffu          /* a packet this long continues in the next */
@@ -657,10 +657,16 @@ static int query_text_start(const uint8_t *p, uint32_t n)
 /* COM_QUERY / COM_STMT_PREPARE: the statement's verb and normalised text. */
 static void take_statement(struct my_cmd *e, const uint8_t *p, uint32_t n, bool cut, char *verb)
 {
-	e->t.flags |= mysql_sql_normalize((const char *)p, n, e->t.target, sizeof(e->t.target));
+	bool out_cut;
+
+	zt_sql_normalize_dialect((const char *)p, n, e->t.target, sizeof(e->t.target), &out_cut,
+				 true);
+	if (out_cut)
+		e->t.flags |= ZT_F_TARGET_CUT;
 	if (cut)
 		e->t.flags |= ZT_F_TRUNCATED;
-	mysql_sql_verb((const char *)p, n, verb, ZT_TXN_OP_MAX);
+	/* From the normalised text: an executable comment's verb counts. */
+	zt_sql_verb(e->t.target, strlen(e->t.target), verb, ZT_TXN_OP_MAX);
 }
 
 /* COM_STMT_EXECUTE and friends: what the statement was. Id 0xffffffff is
@@ -1243,7 +1249,7 @@ static bool command_like(const uint8_t *p, uint32_t cap, uint32_t len)
 	switch (p[4]) {
 	case MYSQL_COM_QUERY:
 	case MYSQL_COM_STMT_PREPARE:
-		return mysql_sql_verb((const char *)p + 5, cap - 5, verb, sizeof(verb)) > 0;
+		return zt_sql_verb((const char *)p + 5, cap - 5, verb, sizeof(verb)) > 0;
 	case MYSQL_COM_STMT_EXECUTE:
 		return plen >= 10;
 	case MYSQL_COM_PING:

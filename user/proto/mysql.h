@@ -3,7 +3,7 @@
  * The MySQL / MariaDB client/server protocol (zt_proto_mysql, proto.h):
  * one transaction per command that has a reply, method the SQL verb (or the
  * command's name: PING, INIT_DB...), target the statement with literals as
- * '?' (mysql_sql.h), status the error number of an ERR reply and error its
+ * '?' (sql.h, MySQL dialect), status the error number of an ERR reply and error its
  * SQLSTATE.
  *
  * Packets (3-byte length, 1-byte sequence id) are followed by length in

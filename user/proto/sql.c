@@ -106,8 +106,9 @@ static size_t skip_comment(const char *in, size_t n, size_t i, bool nest)
 
 static bool comment_at(const char *in, size_t n, size_t i, bool mysql)
 {
+	/* MySQL wants "-- " (a space or control after): "a--1" is a - (-1). */
 	if (in[i] == '-' && i + 1 < n && in[i + 1] == '-')
-		return true;
+		return !mysql || i + 2 >= n || (unsigned char)in[i + 2] <= ' ';
 	if (in[i] == '/' && i + 1 < n && in[i + 1] == '*')
 		return true;
 	return mysql && in[i] == '#';
@@ -184,11 +185,54 @@ static size_t literal_prefix(const char *in, size_t n, size_t i)
 	return 0;
 }
 
+/* MySQL's executable comments, "/" "*!" or MariaDB's "/" "*M!" and an
+ * optional version: SQL the server runs, so its text stays. Returns the
+ * length of the opening (marker and version), or 0. */
+static size_t exec_comment_open(const char *in, size_t n, size_t i)
+{
+	size_t j = i + 2;
+
+	if (j >= n || in[i] != '/' || in[i + 1] != '*')
+		return 0;
+	if (in[j] == 'M' && j + 1 < n && in[j + 1] == '!')
+		j++;
+	if (in[j] != '!')
+		return 0;
+	for (j++; j < n && is_digit((unsigned char)in[j]); j++)
+		;
+	return j - i;
+}
+
+/* MySQL: digits then letters or '_' (not a number's exponent or radix)
+ * make an identifier. */
+static bool ident_after_digits(const char *in, size_t n, size_t i)
+{
+	size_t j = skip_number(in, n, i);
+
+	if (j >= n || !is_ident((unsigned char)in[j]))
+		return false;
+	for (size_t k = i; k < j; k++)
+		if (!is_digit((unsigned char)in[k]))
+			return false;
+	return true;
+}
+
+/* MySQL: "_charset" right before a quote; its length, else 0. */
+static size_t introducer(const char *in, size_t n, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < n && is_ident((unsigned char)in[j]))
+		j++;
+	return j > i + 1 && j < n && in[j] == '\'' ? j - i : 0;
+}
+
 size_t zt_sql_normalize_dialect(const char *in, size_t n, char *out, size_t size, bool *cut,
 				bool mysql)
 {
 	struct out o = {out, 0, size, false, false};
 	size_t i = 0;
+	bool in_exec = false; /* inside a MySQL executable comment */
 
 	if (!size) {
 		if (cut)
@@ -202,6 +246,14 @@ size_t zt_sql_normalize_dialect(const char *in, size_t n, char *out, size_t size
 		if (is_space(c) || c == '\0') {
 			o.space = true;
 			i++;
+		} else if (mysql && !in_exec && (k = exec_comment_open(in, n, i))) {
+			in_exec = true;
+			i += k;
+			o.space = true;
+		} else if (in_exec && c == '*' && i + 1 < n && in[i + 1] == '/') {
+			in_exec = false;
+			i += 2;
+			o.space = true;
 		} else if (comment_at(in, n, i, mysql)) {
 			i = skip_comment(in, n, i, !mysql);
 			o.space = true;
@@ -215,9 +267,17 @@ size_t zt_sql_normalize_dialect(const char *in, size_t n, char *out, size_t size
 		} else if (c == '$' && !mysql && (k = dollar_tag(in, n, i))) {
 			i = skip_dollar(in, n, i, k);
 			put(&o, '?');
+		} else if (is_digit(c) && mysql && ident_after_digits(in, n, i)) {
+			/* MySQL: "2fa_codes" is a name, not 2 then a word. */
+			while (i < n && is_ident((unsigned char)in[i]) && !o.cut)
+				put(&o, in[i++]);
 		} else if (is_digit(c) ||
 			   (c == '.' && i + 1 < n && is_digit((unsigned char)in[i + 1]))) {
 			i = skip_number(in, n, i);
+			put(&o, '?');
+		} else if (mysql && c == '_' && (k = introducer(in, n, i))) {
+			/* _utf8mb4'..': a charset introducer belongs to its string. */
+			i = skip_quoted(in, n, i + k, '\'', true);
 			put(&o, '?');
 		} else if (is_ident(c)) {
 			/* A word, copied whole: digits inside it are no number. */

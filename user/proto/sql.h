@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * SQL statement text as spans show it, shared by the SQL protocols
- * (PostgreSQL now, MySQL later): the verb, and the statement with every
+ * (PostgreSQL, MySQL): the verb, and the statement with every
  * literal replaced by '?'. Neither keeps a value: strings ('..', E'..',
  * B'..', X'..', N'..', U&'..'), dollar-quoted bodies ($$..$$, $tag$..$tag$)
  * and numbers become '?'; comments (which may carry anything) are dropped;
@@ -22,9 +22,12 @@
 /*
  * Writes the normalised statement of in[0..n) to out (always
  * NUL-terminated, at most size - 1 characters, no control byte). Sets *cut
- * when the output did not fit. MySQL dialect: `backslash` true makes '\'
- * escape in every quoted string, and "..." a string literal rather than an
- * identifier. Returns the output length.
+ * when the output did not fit. MySQL dialect (`mysql` true): '\' escapes in
+ * every quoted string, "..." is a string literal rather than an identifier,
+ * `..` an identifier, # starts a comment and "--" only when a space
+ * follows, and the text of executable comments (slash-star-bang
+ * [version], MariaDB's slash-star-M-bang) stays: the server runs it.
+ * Returns the output length.
  */
 size_t zt_sql_normalize_dialect(const char *in, size_t n, char *out, size_t size, bool *cut,
 				bool mysql);
