@@ -31,6 +31,7 @@
 
 #include "http1.h"
 #include "proto.h"
+#include "ring.h"
 
 /* A chunk-size line's extensions are skipped, but not forever. */
 #define CHUNK_LINE_MAX 4096
@@ -101,10 +102,9 @@ struct h1_entry {
 
 struct http1_conn {
 	struct h1_stream s[2];    /* by enum http1_dir */
-	struct h1_entry *qheap;   /* ring of qcap entries once more than one waits */
-	struct h1_entry q1;       /* the ring while qcap == 1: no allocation */
+	struct zt_ring q;          /* waiting for a response: q1, then a heap ring */
+	struct h1_entry q1;       /* the ring while q.cap == 1: no allocation */
 	uint32_t next_seq;
-	uint8_t qhead, qcount, qcap;
 	uint8_t verdict;          /* enum verdict */
 	bool midstream;           /* mark the next txn emitted ZT_F_MIDSTREAM */
 	bool any_request;
@@ -442,47 +442,22 @@ static size_t find_block_end(const uint8_t *p, size_t n, size_t from)
 
 static struct h1_entry *q_at(struct http1_conn *c, uint32_t i)
 {
-	if (!c->qheap)
-		return &c->q1;
-	return &c->qheap[(c->qhead + i) & (c->qcap - 1)];
+	return zt_ring_at(&c->q, &c->q1, sizeof(c->q1), i);
 }
 
 static struct h1_entry *q_find(struct http1_conn *c, uint32_t seq)
 {
 	uint32_t d;
 
-	if (!c->qcount)
+	if (!c->q.count)
 		return NULL;
 	d = seq - q_at(c, 0)->seq;
-	return d < c->qcount ? q_at(c, d) : NULL;
+	return d < c->q.count ? q_at(c, d) : NULL;
 }
 
 static void q_pop(struct http1_conn *c)
 {
-	c->qhead = (c->qhead + 1) & (c->qcap - 1);
-	c->qcount--;
-}
-
-/* Doubles the ring (1 -> 4 -> ... -> HTTP1_PIPELINE_MAX). Only pipelining
- * clients, or a response still streaming when the next request comes, get
- * here. */
-static bool q_grow(struct http1_conn *c)
-{
-	uint32_t cap = c->qcap == 1 ? 4 : c->qcap * 2u;
-	struct h1_entry *q;
-
-	if (cap > HTTP1_PIPELINE_MAX)
-		return false;
-	q = malloc(cap * sizeof(*q));
-	if (!q)
-		return false;
-	for (uint32_t i = 0; i < c->qcount; i++)
-		q[i] = *q_at(c, i);
-	free(c->qheap);
-	c->qheap = q;
-	c->qhead = 0;
-	c->qcap = cap;
-	return true;
+	zt_ring_pop(&c->q);
 }
 
 /* A new request at the tail; the oldest goes when the queue is full. */
@@ -490,13 +465,11 @@ static struct h1_entry *q_push(struct run *r)
 {
 	struct http1_conn *c = r->c;
 	struct h1_entry *e;
+	bool dropped;
 
-	if (c->qcount == c->qcap && !q_grow(c)) {
-		q_pop(c);
+	e = zt_ring_push(&c->q, &c->q1, sizeof(c->q1), HTTP1_PIPELINE_MAX, &dropped);
+	if (dropped)
 		r->st->pipeline_overflow++;
-	}
-	e = q_at(c, c->qcount++);
-	memset(e, 0, sizeof(*e));
 	e->t.protocol = "http";
 	e->seq = c->next_seq++;
 	c->any_request = true;
@@ -507,7 +480,7 @@ static struct h1_entry *q_push(struct run *r)
  * in direction `dir`. */
 static struct h1_entry *q_awaiting(struct http1_conn *c, enum http1_dir dir)
 {
-	for (uint32_t i = 0; i < c->qcount; i++) {
+	for (uint32_t i = 0; i < c->q.count; i++) {
 		struct h1_entry *e = q_at(c, i);
 
 		if (e->resp == R_NONE)
@@ -531,7 +504,7 @@ static void q_drain(struct run *r)
 {
 	struct http1_conn *c = r->c;
 
-	while (c->qcount) {
+	while (c->q.count) {
 		struct h1_entry *e = q_at(c, 0);
 
 		if (!e->req_done || e->resp != R_DONE)
@@ -704,7 +677,7 @@ static void responses_unseen(struct run *r, enum http1_dir resp_dir)
 {
 	struct http1_conn *c = r->c;
 
-	for (uint32_t i = 0; i < c->qcount; i++) {
+	for (uint32_t i = 0; i < c->q.count; i++) {
 		struct h1_entry *e = q_at(c, i);
 
 		if (e->resp != R_NONE || e->t.server != (resp_dir == HTTP1_OUT))
@@ -726,7 +699,7 @@ static void on_request(struct run *r, struct h1_stream *s, struct feed *f, const
 	end_unframed(r, &c->s[!dir], K_RESP);
 	if (c->s[!dir].state == S_SKIP)
 		responses_unseen(r, !dir);
-	for (uint32_t i = 0; i < c->qcount; i++)
+	for (uint32_t i = 0; i < c->q.count; i++)
 		waiting |= q_at(c, i)->resp != R_DONE;
 	e = q_push(r);
 	copy_cut(e->t.method, sizeof(e->t.method), h->method, h->method_len, &cut);
@@ -1201,7 +1174,7 @@ static void feed_start(struct run *r, struct h1_stream *s, struct feed *f)
 void http1_conn_init(struct http1_conn *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->qcap = 1;
+	zt_ring_reset(&c->q);
 	c->s[HTTP1_IN].fresh = c->s[HTTP1_OUT].fresh = true;
 }
 
@@ -1209,10 +1182,7 @@ void http1_conn_free(struct http1_conn *c)
 {
 	hbuf_release(&c->s[HTTP1_IN]);
 	hbuf_release(&c->s[HTTP1_OUT]);
-	free(c->qheap);
-	c->qheap = NULL;
-	c->qcap = 1;
-	c->qhead = c->qcount = 0;
+	zt_ring_free(&c->q);
 }
 
 /* The first captured bytes of the connection decide whether it is HTTP;
@@ -1322,7 +1292,7 @@ void http1_conn_close(struct http1_conn *c, uint64_t ts_ns,
 	if (c->verdict == V_HTTP || c->verdict == V_UPGRADED) {
 		close_stream(&r, &c->s[HTTP1_OUT]);
 		close_stream(&r, &c->s[HTTP1_IN]);
-		while (c->qcount) {
+		while (c->q.count) {
 			struct h1_entry *e = q_at(c, 0);
 
 			if (e->resp != R_DONE) {

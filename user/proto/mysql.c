@@ -23,6 +23,7 @@
 #include "mysql.h"
 #include "sql.h"
 #include "proto.h"
+#include "ring.h"
 
 #define PKT_MAX 0xffffffu          /* a packet this long continues in the next */
 #define SEQ_NONE 0x100             /* no sequence id expected */
@@ -111,15 +112,14 @@ struct mysql_conn {
 	uint8_t sbuf[MYSQL_SRV_PREFIX]; /* a server packet's head split over feeds */
 	uint8_t *cbuf;                /* a client packet's head split over feeds
 				       * (MYSQL_TEXT_MAX), on demand */
-	struct my_cmd *qheap;         /* ring of qcap commands once more than one waits */
-	struct my_cmd q1;             /* the ring while qcap == 1 */
+	struct zt_ring q;          /* waiting for a response: q1, then a heap ring */
+	struct my_cmd q1;             /* the ring while q.cap == 1 */
 	struct my_stmt *stmts;        /* prepared statements, oldest first */
 	uint32_t caps;                /* effective capabilities, when caps_known */
 	uint32_t srv_caps;
 	uint32_t next_id;
 	uint16_t last_seq_next;       /* of the reply completed last */
 	uint8_t nstmts, stmt_cap;
-	uint8_t qhead, qcount, qcap;
 	uint8_t phase;                /* enum phase */
 	uint8_t c2s;                  /* enum zt_dir of the client's bytes; 0xff unknown */
 	uint8_t eof_mode;             /* enum eof_mode */
@@ -212,57 +212,33 @@ static bool cmd_valid(uint8_t cmd)
 
 static struct my_cmd *q_at(struct mysql_conn *c, uint32_t i)
 {
-	if (!c->qheap)
-		return &c->q1;
-	return &c->qheap[(c->qhead + i) & (c->qcap - 1)];
+	return zt_ring_at(&c->q, &c->q1, sizeof(c->q1), i);
 }
 
 static struct my_cmd *q_find(struct mysql_conn *c, uint32_t id)
 {
 	uint32_t d;
 
-	if (!c->qcount)
+	if (!c->q.count)
 		return NULL;
 	d = id - q_at(c, 0)->id;
-	return d < c->qcount ? q_at(c, d) : NULL;
+	return d < c->q.count ? q_at(c, d) : NULL;
 }
 
 static void q_pop(struct mysql_conn *c)
 {
-	c->qhead = (c->qhead + 1) & (c->qcap - 1);
-	c->qcount--;
-}
-
-static bool q_grow(struct mysql_conn *c)
-{
-	uint32_t cap = c->qcap == 1 ? 4 : c->qcap * 2u;
-	struct my_cmd *q;
-
-	if (cap > MYSQL_PENDING_MAX)
-		return false;
-	q = malloc(cap * sizeof(*q));
-	if (!q)
-		return false;
-	for (uint32_t i = 0; i < c->qcount; i++)
-		q[i] = *q_at(c, i);
-	free(c->qheap);
-	c->qheap = q;
-	c->qhead = 0;
-	c->qcap = cap;
-	return true;
+	zt_ring_pop(&c->q);
 }
 
 static struct my_cmd *q_push(struct run *r)
 {
 	struct mysql_conn *c = r->c;
 	struct my_cmd *e;
+	bool dropped;
 
-	if (c->qcount == c->qcap && !q_grow(c)) {
-		q_pop(c);
+	e = zt_ring_push(&c->q, &c->q1, sizeof(c->q1), MYSQL_PENDING_MAX, &dropped);
+	if (dropped)
 		r->st->overflow++;
-	}
-	e = q_at(c, c->qcount++);
-	memset(e, 0, sizeof(*e));
 	e->t.protocol = "mysql";
 	e->t.server = c->server;
 	e->id = c->next_id++;
@@ -284,7 +260,7 @@ static void q_drain(struct run *r)
 {
 	struct mysql_conn *c = r->c;
 
-	while (c->qcount) {
+	while (c->q.count) {
 		struct my_cmd *e = q_at(c, 0);
 
 		if (!e->req_done || !e->resp_done)
@@ -298,7 +274,7 @@ static void q_drain(struct run *r)
 /* The oldest command whose reply is not complete. */
 static struct my_cmd *q_waiting(struct mysql_conn *c)
 {
-	for (uint32_t i = 0; i < c->qcount; i++) {
+	for (uint32_t i = 0; i < c->q.count; i++) {
 		struct my_cmd *e = q_at(c, i);
 
 		if (!e->resp_done)
@@ -683,7 +659,7 @@ static void take_stmt_ref(struct mysql_conn *c, struct my_cmd *e, const uint8_t 
 	}
 	id = le32(p + 1);
 	if (id == 0xffffffffu) {
-		for (uint32_t i = c->qcount; i-- > 0;) {
+		for (uint32_t i = c->q.count; i-- > 0;) {
 			struct my_cmd *o = q_at(c, i);
 
 			if (o != e && o->cmd == MYSQL_COM_STMT_PREPARE) {
@@ -874,8 +850,8 @@ static void client_head(struct run *r, struct my_dir *d, const uint8_t *p, uint3
 	}
 	/* LOCAL INFILE data, COM_CHANGE_USER's authentication: the exchange
 	 * goes on. */
-	if (c->qcount) {
-		struct my_cmd *e = q_at(c, c->qcount - 1);
+	if (c->q.count) {
+		struct my_cmd *e = q_at(c, c->q.count - 1);
 
 		e->seq_next = (uint16_t)(d->seq + 1);
 		d->has_entry = true;
@@ -1291,7 +1267,7 @@ static int ops_detect(const uint8_t *data, uint32_t cap, uint32_t len, enum zt_d
 static void conn_init(struct mysql_conn *c, const struct zt_proto_hint *h)
 {
 	memset(c, 0, sizeof(*c));
-	c->qcap = 1;
+	zt_ring_reset(&c->q);
 	c->c2s = 0xff;
 	if (h && h->role == ZT_ROLE_CLIENT)
 		c->c2s = ZT_DIR_OUT;
@@ -1304,13 +1280,10 @@ static void conn_init(struct mysql_conn *c, const struct zt_proto_hint *h)
 static void conn_free(struct mysql_conn *c)
 {
 	free(c->cbuf);
-	free(c->qheap);
+	zt_ring_free(&c->q);
 	free(c->stmts);
 	c->cbuf = NULL;
-	c->qheap = NULL;
 	c->stmts = NULL;
-	c->qcap = 1;
-	c->qhead = c->qcount = 0;
 	c->nstmts = c->stmt_cap = 0;
 }
 
@@ -1383,7 +1356,7 @@ static void conn_close(struct mysql_conn *c, uint64_t ts, zt_txn_emit_fn emit, v
 	struct zt_proto_stats scratch = { 0 };
 	struct run r = { c, emit, ctx, st ? st : &scratch };
 
-	while (c->qcount) {
+	while (c->q.count) {
 		struct my_cmd *e = q_at(c, 0);
 
 		if (!e->resp_started) {

@@ -20,6 +20,7 @@
 
 #include "../flags.h"
 #include "pgsql.h"
+#include "ring.h"
 #include "sql.h"
 
 #define PG_CODE_SSL 80877103u
@@ -79,8 +80,8 @@ struct pg_stmt {
 
 struct pg_conn {
 	struct pg_dir d[2];	/* by enum zt_dir */
-	struct pg_entry *qheap; /* ring of qcap entries once more than one waits */
-	struct pg_entry q1;	/* the ring while qcap == 1 */
+	struct zt_ring q;          /* waiting for a response: q1, then a heap ring */
+	struct pg_entry q1;	/* the ring while q.cap == 1 */
 	struct pg_stmt unnamed_stmt, unnamed_portal;
 	struct pg_stmt *stmts;	 /* PG_STMT_MAX, on the first named statement */
 	struct pg_stmt *portals; /* PG_PORTAL_MAX, on the first named portal */
@@ -90,7 +91,6 @@ struct pg_conn {
 	uint32_t syncs_head;	    /* Syncs owed a ReadyForQuery, older than every entry */
 	uint32_t ghosts;	    /* Executes dropped on overflow, still to complete */
 	uint8_t stmt_next, portal_next;
-	uint8_t qhead, qcount, qcap;
 	uint8_t front; /* enum zt_dir of the frontend, 0xff unknown */
 	uint8_t role;  /* enum zt_role, from the hint */
 	uint8_t phase; /* enum phase */
@@ -142,45 +142,23 @@ static bool is_front(const struct pg_conn *c, const struct pg_dir *s)
 
 static struct pg_entry *q_at(struct pg_conn *c, uint32_t i)
 {
-	if (!c->qheap)
-		return &c->q1;
-	return &c->qheap[(c->qhead + i) & (c->qcap - 1)];
+	return zt_ring_at(&c->q, &c->q1, sizeof(c->q1), i);
 }
 
 static struct pg_entry *q_head(struct pg_conn *c)
 {
-	return c->qcount ? q_at(c, 0) : NULL;
+	return c->q.count ? q_at(c, 0) : NULL;
 }
 
 static struct pg_entry *q_tail(struct pg_conn *c)
 {
-	return c->qcount ? q_at(c, c->qcount - 1) : NULL;
+	return c->q.count ? q_at(c, c->q.count - 1) : NULL;
 }
 
 static void q_pop(struct pg_conn *c)
 {
 	c->syncs_head += q_at(c, 0)->syncs;
-	c->qhead = (c->qhead + 1) & (c->qcap - 1);
-	c->qcount--;
-}
-
-static bool q_grow(struct pg_conn *c)
-{
-	uint32_t cap = c->qcap == 1 ? 4 : c->qcap * 2u;
-	struct pg_entry *q;
-
-	if (cap > PG_PENDING_MAX)
-		return false;
-	q = malloc(cap * sizeof(*q));
-	if (!q)
-		return false;
-	for (uint32_t i = 0; i < c->qcount; i++)
-		q[i] = *q_at(c, i);
-	free(c->qheap);
-	c->qheap = q;
-	c->qhead = 0;
-	c->qcap = cap;
-	return true;
+	zt_ring_pop(&c->q);
 }
 
 /*
@@ -195,7 +173,7 @@ static struct pg_entry *q_push(struct run *r, enum kind kind)
 	struct pg_conn *c = r->c;
 	struct pg_entry *e;
 
-	if (c->qcount == c->qcap && !q_grow(c)) {
+	if (c->q.count == c->q.cap && !zt_ring_grow(&c->q, &c->q1, sizeof(c->q1), PG_PENDING_MAX)) {
 		e = q_at(c, 0);
 		if (e->kind == K_EXEC)
 			c->ghosts++;
@@ -204,7 +182,7 @@ static struct pg_entry *q_push(struct run *r, enum kind kind)
 		q_pop(c);
 		r->st->overflow++;
 	}
-	e = q_at(c, c->qcount++);
+	e = q_at(c, c->q.count++);
 	memset(e, 0, sizeof(*e));
 	e->kind = kind;
 	e->t.protocol = "postgresql";
@@ -359,7 +337,7 @@ static void answers_lost(struct run *r)
 	if (c->d[!c->front].state != D_SKIP)
 		return;
 	/* The entries up to the last one whose Sync went out. */
-	for (uint32_t i = 0; i < c->qcount; i++)
+	for (uint32_t i = 0; i < c->q.count; i++)
 		if (q_at(c, i)->kind == K_QUERY || q_at(c, i)->syncs)
 			owed = i + 1;
 	while (owed--) {
@@ -1167,7 +1145,7 @@ static void ops_init(void *state, const struct zt_proto_hint *h)
 	struct pg_conn *c = state;
 
 	memset(c, 0, sizeof(*c));
-	c->qcap = 1;
+	zt_ring_reset(&c->q);
 	c->front = 0xff;
 	c->role = h ? h->role : 0;
 	c->d[0].fresh = c->d[1].fresh = true;
@@ -1179,13 +1157,10 @@ static void ops_free(void *state)
 
 	buf_release(&c->d[0]);
 	buf_release(&c->d[1]);
-	free(c->qheap);
+	zt_ring_free(&c->q);
 	free(c->stmts);
 	free(c->portals);
-	c->qheap = NULL;
 	c->stmts = c->portals = NULL;
-	c->qcap = 1;
-	c->qcount = c->qhead = 0;
 }
 
 static int ops_feed(void *state, enum zt_dir dir, uint64_t ts_ns, const uint8_t *data, uint32_t cap,
@@ -1246,7 +1221,7 @@ static void ops_close(void *state, uint64_t ts_ns, zt_txn_emit_fn emit, void *ct
 	struct run r = {c, emit, ctx, stats ? stats : &scratch, ts_ns};
 	struct zt_proto_hint h = {.role = c->role};
 
-	while (c->qcount && c->phase != PH_NOT_PG) {
+	while (c->q.count && c->phase != PH_NOT_PG) {
 		struct pg_entry *e = q_at(c, 0);
 
 		e->t.flags |= ZT_F_NO_RESPONSE;

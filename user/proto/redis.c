@@ -53,6 +53,7 @@
 
 #include "../flags.h"
 #include "proto.h"
+#include "ring.h"
 #include "redis.h"
 
 _Static_assert((REDIS_PENDING_MAX & (REDIS_PENDING_MAX - 1)) == 0,
@@ -111,9 +112,9 @@ struct rentry {
 
 struct redis_conn {
 	struct rs s[2];             /* by enum zt_dir */
-	struct rentry *qheap;       /* ring of qcap entries once more than one waits */
-	struct rentry q1;           /* the ring while qcap == 1: no allocation */
-	uint32_t qhead, qcount, qcap, next_seq;
+	struct zt_ring q;          /* waiting for a response: q1, then a heap ring */
+	struct rentry q1;           /* the ring while q.cap == 1: no allocation */
+	uint32_t next_seq;
 	uint32_t swallow;           /* subscribe confirmations owed to a paired command */
 	uint32_t taint;             /* replies still to pair after a guessed resync */
 	struct zt_proto_hint hint;
@@ -323,64 +324,38 @@ static bool start_plausible(const struct redis_conn *c, const struct rs *s, cons
 
 static struct rentry *q_at(struct redis_conn *c, uint32_t i)
 {
-	if (!c->qheap)
-		return &c->q1;
-	return &c->qheap[(c->qhead + i) & (c->qcap - 1)];
+	return zt_ring_at(&c->q, &c->q1, sizeof(c->q1), i);
 }
 
 static struct rentry *q_head(struct redis_conn *c)
 {
-	return c->qcount ? q_at(c, 0) : NULL;
+	return c->q.count ? q_at(c, 0) : NULL;
 }
 
 static struct rentry *q_find(struct redis_conn *c, uint32_t seq)
 {
 	uint32_t d;
 
-	if (!c->qcount)
+	if (!c->q.count)
 		return NULL;
 	d = seq - q_at(c, 0)->seq;
-	return d < c->qcount ? q_at(c, d) : NULL;
+	return d < c->q.count ? q_at(c, d) : NULL;
 }
 
 static void q_pop(struct redis_conn *c)
 {
-	c->qhead = (c->qhead + 1) & (c->qcap - 1);
-	c->qcount--;
-}
-
-/* Doubles the ring (1 -> 4 -> ... -> REDIS_PENDING_MAX): pipelining
- * clients only. */
-static bool q_grow(struct redis_conn *c)
-{
-	uint32_t cap = c->qcap == 1 ? 4 : c->qcap * 2u;
-	struct rentry *q;
-
-	if (cap > REDIS_PENDING_MAX)
-		return false;
-	q = malloc(cap * sizeof(*q));
-	if (!q)
-		return false;
-	for (uint32_t i = 0; i < c->qcount; i++)
-		q[i] = *q_at(c, i);
-	free(c->qheap);
-	c->qheap = q;
-	c->qhead = 0;
-	c->qcap = cap;
-	return true;
+	zt_ring_pop(&c->q);
 }
 
 static struct rentry *q_push(struct run *r)
 {
 	struct redis_conn *c = r->c;
 	struct rentry *e;
+	bool dropped;
 
-	if (c->qcount == c->qcap && !q_grow(c)) {
-		q_pop(c);
+	e = zt_ring_push(&c->q, &c->q1, sizeof(c->q1), REDIS_PENDING_MAX, &dropped);
+	if (dropped)
 		r->st->overflow++;
-	}
-	e = q_at(c, c->qcount++);
-	memset(e, 0, sizeof(*e));
 	e->seq = c->next_seq++;
 	c->any_request = true;
 	return e;
@@ -639,9 +614,9 @@ static void cmd_done(struct run *r, struct rs *s, uint64_t nargs)
 		e->done = true;
 		/* Only the newest entry can go unanswered: older ones were
 		 * sent before it. */
-		if (e == q_at(c, c->qcount - 1) && reply_suppressed(c, e, s)) {
+		if (e == q_at(c, c->q.count - 1) && reply_suppressed(c, e, s)) {
 			emit_unanswered(r, e);
-			c->qcount--;
+			c->q.count--;
 		}
 	}
 	if (c->verdict == V_UNKNOWN)
@@ -849,12 +824,12 @@ static void replies_hidden(struct run *r, struct rs *o)
 	struct redis_conn *c = r->c;
 	uint32_t n = 0;
 
-	while (n < c->qcount && q_at(c, n)->done && q_at(c, n)->last_ns <= o->last_ns)
+	while (n < c->q.count && q_at(c, n)->done && q_at(c, n)->last_ns <= o->last_ns)
 		n++;
 	if (!n)
 		return;
 	lost_end(r, o);
-	while (--n && c->qcount) {
+	while (--n && c->q.count) {
 		struct rentry *e = q_at(c, 0);
 		struct zt_txn t;
 
@@ -877,7 +852,7 @@ static void cmd_begin(struct run *r, struct rs *s)
 
 	if (o->state == S_LOST)
 		replies_hidden(r, o);
-	waiting = c->qcount > 0;
+	waiting = c->q.count > 0;
 	e = q_push(r);
 	e->first_ns = s->first_ns;
 	e->last_ns = s->last_ns;
@@ -1036,7 +1011,7 @@ static void line_end(struct run *r, struct rs *s)
  * reply: nothing else comes unasked outside pub/sub and MONITOR. */
 static bool reply_owed(const struct redis_conn *c, const struct rs *s)
 {
-	return !s->req && c->qcount && !c->subscribed && !c->monitor;
+	return !s->req && c->q.count && !c->subscribed && !c->monitor;
 }
 
 static void step_elem(struct run *r, struct rs *s, struct feed *f)
@@ -1200,9 +1175,9 @@ static void feed_start(struct run *r, struct rs *s, const struct feed *f)
 	if (s->state == S_LOST) {
 		/* A reply owed to the only command waiting goes on: nothing
 		 * else was asked. */
-		if (!s->req && c->qcount == 1 && !c->subscribed && !c->monitor && s->top != '>')
+		if (!s->req && c->q.count == 1 && !c->subscribed && !c->monitor && s->top != '>')
 			return;
-		uint32_t behind = !s->req && c->qcount > 1 ? c->qcount - 1 : 0;
+		uint32_t behind = !s->req && c->q.count > 1 ? c->q.count - 1 : 0;
 
 		lost_end(r, s);
 		if (behind)
@@ -1216,7 +1191,7 @@ static void feed_start(struct run *r, struct rs *s, const struct feed *f)
 static void conn_init(struct redis_conn *c, const struct zt_proto_hint *h)
 {
 	memset(c, 0, sizeof(*c));
-	c->qcap = 1;
+	zt_ring_reset(&c->q);
 	c->s[0].fresh = c->s[1].fresh = true;
 	if (h)
 		c->hint = *h;
@@ -1224,10 +1199,7 @@ static void conn_init(struct redis_conn *c, const struct zt_proto_hint *h)
 
 static void conn_free(struct redis_conn *c)
 {
-	free(c->qheap);
-	c->qheap = NULL;
-	c->qcap = 1;
-	c->qhead = c->qcount = 0;
+	zt_ring_free(&c->q);
 }
 
 static bool dir_by_hint(const struct zt_proto_hint *h)
@@ -1357,7 +1329,7 @@ static void conn_close(struct redis_conn *c, uint64_t ts, zt_txn_emit_fn emit, v
 			lost_end(&r, o);
 		if (e && !e->done)
 			entry_fill(e, q, q->nelem);
-		while (c->qcount) {
+		while (c->q.count) {
 			emit_unanswered(&r, q_at(c, 0));
 			r.st->unanswered++;
 			q_pop(c);
