@@ -189,13 +189,16 @@ static __always_inline __s64 zt_ubuf_batch_bytes(const struct zt_ubuf *u)
 /*
  * Copies the first `want` bytes of the message into dst (sized
  * 2 * ZT_CAPTURE_MAX, so every offset and length below is provably in
- * bounds), across the first ZT_IOV_BATCH iovecs: nginx puts a response's
- * header, chunk-size line and body start in iovecs of their own.
- * Returns the bytes copied, or -1 when user memory could not be read.
+ * bounds), across up to ZT_IOV_BATCHES batches of iovecs: nginx puts a
+ * response's header, chunk-size line and body start in iovecs of their
+ * own, and grpc-core gives every HPACK string one (22 for a request's
+ * HEADERS frame). Leaves batch 0 in u->v, as the tail and the mmsg check
+ * expect. Returns the bytes copied, or -1 when user memory could not be read.
  */
-static __always_inline int zt_user_gather(const struct zt_ubuf *u, __u32 want, __u8 *dst)
+static __always_inline int zt_user_gather(struct zt_ubuf *u, __u32 want, __u8 *dst)
 {
 	__u32 off = 0, k;
+	int ret = 0;
 
 	if (!u->iov && u->size && want > u->size)
 		want = u->size;
@@ -205,17 +208,27 @@ static __always_inline int zt_user_gather(const struct zt_ubuf *u, __u32 want, _
 			return -1;
 		return want;
 	}
-	for (int i = 0; i < ZT_IOV_BATCH; i++) {
-		if (i >= u->nv || off >= want)
+	for (int b = 0; b < ZT_IOV_BATCHES; b++) {
+		if (b && (off >= want || u->nv < ZT_IOV_BATCH ||
+			  !zt_iov_batch(u, (__u64)b * ZT_IOV_BATCH)))
 			break;
-		k = u->v[i].len < want - off ? u->v[i].len : want - off;
-		k &= ZT_CAPTURE_MAX - 1;
-		off &= ZT_CAPTURE_MAX - 1;
-		if (k && bpf_probe_read_user(dst + off, k, (void *)u->v[i].base))
-			return off ? (int)off : -1;
-		off += k;
+		for (int i = 0; i < ZT_IOV_BATCH; i++) {
+			if (i >= u->nv || off >= want)
+				break;
+			k = u->v[i].len < want - off ? u->v[i].len : want - off;
+			k &= ZT_CAPTURE_MAX - 1;
+			off &= ZT_CAPTURE_MAX - 1;
+			if (k && bpf_probe_read_user(dst + off, k, (void *)u->v[i].base)) {
+				ret = off ? 0 : -1;
+				goto out;
+			}
+			off += k;
+		}
 	}
-	return off;
+out:
+	if (u->vat)
+		zt_iov_batch(u, 0);
+	return ret < 0 ? ret : (int)off;
 }
 
 /*
