@@ -201,6 +201,34 @@ static void test_unrecognised_ignored(void)
 	zt_tracer_free(tr);
 }
 
+/* A parser that finds its connection is not its protocol hands it back,
+ * and detection looks at the next message. Here
+ * the first bytes look like a Redis command, the reply is not RESP, and
+ * the connection goes on in HTTP/1. */
+static void test_misdetection_recovers(void)
+{
+	struct zt_tracer *tr = new_tracer(16);
+
+	conn_rec(tr, 4, AF_INET, "10.0.0.2", 7777, "10.0.0.3", 5000, ZT_ROLE_SERVER);
+	data_rec(tr, 4, 1, ZT_DIR_IN, "*1\r\n$4\r\nPING\r\n", 0);
+	data_rec(tr, 4, 2, ZT_DIR_OUT, "\x7f\x01 not a reply", 0);
+	CHECK_EQ_INT(zt_tracer_stats(tr)->proto[ZT_PROTO_REDIS].conns, 1);
+	data_rec(tr, 4, 3, ZT_DIR_IN, "GET /after HTTP/1.1\r\nHost: a\r\n\r\n", 0);
+	data_rec(tr, 4, 4, ZT_DIR_OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0);
+	CHECK_EQ_INT(zt_tracer_stats(tr)->proto[ZT_PROTO_HTTP1].conns, 1);
+	CHECK_EQ_INT(zt_tracer_stats(tr)->unrecognised, 0);
+	CHECK(nspans >= 1);
+	CHECK_EQ_STR(spans[nspans - 1].protocol, "http");
+	CHECK_EQ_STR(spans[nspans - 1].target, "/after");
+	CHECK_EQ_INT(spans[nspans - 1].status, 200);
+	/* The "PING" was never Redis: no span for it, the refutation counted. */
+	CHECK_EQ_INT(nspans, 1);
+	CHECK_EQ_INT(zt_tracer_stats(tr)->proto[ZT_PROTO_REDIS].malformed, 1);
+	close_rec(tr, 4, 5);
+	CHECK_EQ_INT(zt_tracer_conns(tr), 0);
+	zt_tracer_free(tr);
+}
+
 static void test_close_and_eviction(void)
 {
 	struct zt_tracer *tr = new_tracer(16);
@@ -397,6 +425,7 @@ int main(void)
 	test_server_span();
 	test_client_span_ipv6_and_traceparent();
 	test_unrecognised_ignored();
+	test_misdetection_recovers();
 	test_close_and_eviction();
 	test_gap();
 	test_bad_records();

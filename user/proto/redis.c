@@ -619,8 +619,8 @@ static void cmd_done(struct run *r, struct rs *s, uint64_t nargs)
 			c->q.count--;
 		}
 	}
-	if (c->verdict == V_UNKNOWN)
-		c->verdict = V_REDIS;
+	/* A command alone does not settle it: bytes that merely look like
+	 * one (a misdetection) are refuted by an answer that is not RESP. */
 	msg_end(s, S_ELEM);
 }
 
