@@ -167,6 +167,8 @@ for m in auto fentry kprobe tracepoint; do
 	else
 		matrix "$m fail hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] want=[$want_dns] durations=[$odd] nginx=[$logged] server=[$got] client=[$gotc] $(grep summary $err | cut -c1-200)"
 		[ $same = yes ] || diff $W/sig.ref $W/sig.$m
+		[ "$dns" = "$want_dns" ] || { /tests/jq -c 'select(.protocol == "dns")' $out; grep -o 'protocols:.*' $err; }
+		[ -z "$odd" ] || /tests/jq -c 'select(.protocol == "http")' $out
 		fails=$((fails + 1))
 	fi
 done
