@@ -69,18 +69,6 @@ static struct timespec abs_ts(uint64_t ns)
 	return (struct timespec){ .tv_sec = ns / 1000000000ull, .tv_nsec = ns % 1000000000ull };
 }
 
-void zt_otlp_endpoint(const char *url, char *out, size_t outsz)
-{
-	bool scheme = strstr(url, "://") != NULL;
-	const char *hostpart = scheme ? strstr(url, "://") + 3 : url;
-	const char *slash = strchr(hostpart, '/');
-	bool nopath = !slash || !slash[1];
-
-	snprintf(out, outsz, "%s%.*s%s", scheme ? "" : "http://",
-		 (int)(slash && nopath ? (size_t)(slash - url) : strlen(url)), url,
-		 nopath ? "/v1/traces" : "");
-}
-
 static size_t discard(char *p, size_t size, size_t n, void *ctx)
 {
 	return size * n;

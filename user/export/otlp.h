@@ -41,9 +41,6 @@ struct zt_otlp_stats {
 
 struct zt_otlp;
 
-/* The endpoint for a user's URL: scheme and /v1/traces added when absent. */
-void zt_otlp_endpoint(const char *url, char *out, size_t outsz);
-
 /* Starts the sender thread. NULL with a message in err on failure. */
 struct zt_otlp *zt_otlp_new(const struct zt_otlp_opts *o, char *err, size_t errsz);
 /* Copies the span into the queue; never blocks on the network. */

@@ -555,6 +555,18 @@ static void json_span(struct zt_otlp_buf *b, const struct zt_span *s, struct zt_
 	jprintf(b, "\"code\":%d}}", f->status_code);
 }
 
+void zt_otlp_endpoint(const char *url, char *out, size_t outsz)
+{
+	bool scheme = strstr(url, "://") != NULL;
+	const char *hostpart = scheme ? strstr(url, "://") + 3 : url;
+	const char *slash = strchr(hostpart, '/');
+	bool nopath = !slash || !slash[1];
+
+	snprintf(out, outsz, "%s%.*s%s", scheme ? "" : "http://",
+		 (int)(slash && nopath ? (size_t)(slash - url) : strlen(url)), url,
+		 nopath ? "/v1/traces" : "");
+}
+
 /* ---- the request ---- */
 
 int zt_otlp_encode(struct zt_otlp_buf *b, const struct zt_span *const *spans, int n,

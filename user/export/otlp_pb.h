@@ -11,6 +11,8 @@
  * Bounds: a span encodes to at most ZT_OTLP_SPAN_WORST bytes in either form
  * (its resource included), so a buffer of n * ZT_OTLP_SPAN_WORST always
  * holds n spans; a smaller buffer fails with -ENOSPC, never a partial body.
+ * While encoding, the buffer needs up to ZT_OTLP_SLACK bytes more than the
+ * final size (lengths of nested messages are reserved, then given back).
  */
 #ifndef ZT_OTLP_PB_H
 #define ZT_OTLP_PB_H
@@ -22,6 +24,7 @@
 #include "../span.h"
 
 #define ZT_OTLP_SPAN_WORST 12288
+#define ZT_OTLP_SLACK 64 /* 6 nested levels x 5 reserved bytes, rounded up */
 #define ZT_OTLP_NAME_MAX 128     /* span name, cut on a UTF-8 boundary */
 #define ZT_OTLP_ATTRS_MAX 40
 #define ZT_OTLP_SCOPE_NAME "ztrace"
@@ -69,6 +72,10 @@ void zt_otlp_span_resource(const struct zt_span *s, const char *host, struct zt_
 /* A 64-hex-digit run in a cgroup path's last components (docker-<id>.scope,
  * /docker/<id>, cri-containerd-<id>.scope, libpod-<id>): true and `out`. */
 bool zt_otlp_container_id(const char *cgroup, char out[65]);
+
+/* The endpoint for a user's URL: "http://" when there is no scheme,
+ * "/v1/traces" when there is no path (or only "/"). */
+void zt_otlp_endpoint(const char *url, char *out, size_t outsz);
 
 struct zt_otlp_buf {
 	uint8_t *p;
