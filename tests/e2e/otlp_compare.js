@@ -77,12 +77,14 @@ function expected(s) {
 	S('ztrace.cgroup', s.cgroup);
 	I('ztrace.cgroup_id', s.cgroup_id);
 	S('ztrace.flags', s.flags.join(','));
-	const m = /(?:^|[^0-9a-f])([0-9a-f]{64})(?:[^0-9a-f]|$)/.exec(s.cgroup);
+	// The last run of exactly 64 hex digits in the cgroup path, if any.
+	const m = [null, ...(s.cgroup.match(/[0-9a-f]+/g) || []).filter((r) => r.length === 64)].slice(-2);
+	if (m.length < 2 || !m[1]) m.length = 0;
 	const R = { 'service.name': s.container && s.container !== '?' ? s.container : s.comm,
 		'host.name': hostname, 'process.pid': String(s.pid), 'process.executable.name': s.comm };
 	const RT = { 'service.name': 'stringValue', 'host.name': 'stringValue', 'process.pid': 'intValue',
 		'process.executable.name': 'stringValue' };
-	if (m) { R['container.id'] = m[1]; RT['container.id'] = 'stringValue'; }
+	if (m.length) { R['container.id'] = m[1]; RT['container.id'] = 'stringValue'; }
 	return {
 		resource: R, resourceTypes: RT, scope: { name: 'ztrace', version: '0.1' },
 		traceId: s.trace_id, spanId: s.span_id, parentSpanId: s.parent_span_id,

@@ -506,6 +506,9 @@ static void test_container_id(void)
 	snprintf(path, sizeof(path), "x/%s", h + 1);
 	CHECK(!zt_otlp_container_id(path, id));
 	CHECK(!zt_otlp_container_id("ztrace-test/pong", id));
+	/* the innermost of two */
+	snprintf(path, sizeof(path), "docker/%s/inner-%.*s0000", h, 60, h + 4);
+	CHECK(zt_otlp_container_id(path, id) && !strncmp(id, h + 4, 60) && !strcmp(id + 60, "0000"));
 	CHECK(!zt_otlp_container_id("", id));
 	CHECK(!zt_otlp_container_id(NULL, id));
 }
@@ -557,6 +560,19 @@ static void test_grouping(void)
 	CHECK(attr(w.res.p, w.res.len, 1, "service.name", &v) && str_is(&v, "curl"));
 	CHECK(!attr(w.res.p, w.res.len, 1, "container.id", &v));
 	CHECK(attr(w.res.p, w.res.len, 1, "process.pid", &v) && v.v == 88);
+
+	/* a batch too big for one request */
+	static struct zt_span many[ZT_OTLP_BATCH_MAX + 1];
+	static const struct zt_span *mp[ZT_OTLP_BATCH_MAX + 1];
+
+	for (int i = 0; i <= ZT_OTLP_BATCH_MAX; i++) {
+		base_span(&many[i]);
+		many[i].pid = (uint32_t)(i % 7);
+		mp[i] = &many[i];
+	}
+	CHECK_EQ_INT(zt_otlp_encode(&b, mp, ZT_OTLP_BATCH_MAX + 1, "h", false), -E2BIG);
+	CHECK_EQ_INT(zt_otlp_encode(&b, mp, ZT_OTLP_BATCH_MAX, "h", false), 0);
+	CHECK_EQ_INT(count_fields(mem, b.len, 1), 7);
 
 	/* nothing: an empty request */
 	CHECK_EQ_INT(zt_otlp_encode(&b, sp, 0, "h", false), 0);

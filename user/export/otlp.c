@@ -16,7 +16,7 @@
 #include "otlp_pb.h"
 
 #define QUEUE_DEFAULT 8192
-#define BATCH_DEFAULT 512
+#define BATCH_DEFAULT ZT_OTLP_BATCH_MAX
 #define FLUSH_MS_DEFAULT 1000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -336,6 +336,8 @@ struct zt_otlp *zt_otlp_new(const struct zt_otlp_opts *o, char *err, size_t errs
 	x->batch_max = o->batch_max ? o->batch_max : BATCH_DEFAULT;
 	if (x->batch_max > x->qmax)
 		x->batch_max = x->qmax;
+	if (x->batch_max > ZT_OTLP_BATCH_MAX)
+		x->batch_max = ZT_OTLP_BATCH_MAX;
 	x->flush_ms = o->flush_ms > 0 ? o->flush_ms : FLUSH_MS_DEFAULT;
 	x->json = o->json;
 	x->self_pid = (uint32_t)getpid();

@@ -317,32 +317,35 @@ void zt_otlp_span_fields(const struct zt_span *s, struct zt_otlp_fields *f)
 	}
 }
 
-static bool is_hex64(const char *p)
+static bool is_hex(char c)
 {
-	for (int i = 0; i < 64; i++)
-		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
-			return false;
-	return true;
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
 bool zt_otlp_container_id(const char *cgroup, char out[65])
 {
-	size_t n = cgroup ? strlen(cgroup) : 0;
+	const char *found = NULL;
 
-	/* The innermost id wins: a container nested in another's cgroup. */
-	for (size_t i = n; i >= 64; i--) {
-		const char *p = cgroup + i - 64;
-
-		if (is_hex64(p) && (i == n || !((cgroup[i] >= '0' && cgroup[i] <= '9') ||
-						(cgroup[i] >= 'a' && cgroup[i] <= 'f'))) &&
-		    (p == cgroup || !((p[-1] >= '0' && p[-1] <= '9') || (p[-1] >= 'a' && p[-1] <= 'f')))) {
-			memcpy(out, p, 64);
-			out[64] = 0;
-			return true;
-		}
-	}
 	out[0] = 0;
-	return false;
+	if (!cgroup)
+		return false;
+	/* One pass over runs of hex digits; the last run of exactly 64 is the
+	 * innermost container, should one be nested in another's cgroup. */
+	for (const char *p = cgroup; *p;) {
+		const char *run = p;
+
+		while (is_hex(*p))
+			p++;
+		if (p - run == 64)
+			found = run;
+		if (p == run)
+			p++;
+	}
+	if (!found)
+		return false;
+	memcpy(out, found, 64);
+	out[64] = 0;
+	return true;
 }
 
 void zt_otlp_span_resource(const struct zt_span *s, const char *host, struct zt_otlp_resource *r)
@@ -575,13 +578,18 @@ int zt_otlp_encode(struct zt_otlp_buf *b, const struct zt_span *const *spans, in
 	/* Big: off the caller's stack, and the encoder is single-threaded per
 	 * caller (one sender thread; tests). */
 	static __thread struct zt_otlp_fields f;
-	static __thread struct zt_otlp_resource r, other;
-	uint64_t done[(n + 63) / 64 + 1];
+	static __thread struct zt_otlp_resource res_of[ZT_OTLP_BATCH_MAX];
+	uint64_t done[ZT_OTLP_BATCH_MAX / 64];
 	bool first_rs = true;
 
 	b->len = 0;
 	b->overflow = false;
+	if (n < 0 || n > ZT_OTLP_BATCH_MAX)
+		return -E2BIG;
 	memset(done, 0, sizeof(done));
+	/* Each span's resource once: grouping compares them pairwise. */
+	for (int i = 0; i < n; i++)
+		zt_otlp_span_resource(spans[i], host, &res_of[i]);
 	if (json)
 		jput(b, "{\"resourceSpans\":[");
 	for (int i = 0; i < n; i++) {
@@ -590,8 +598,7 @@ int zt_otlp_encode(struct zt_otlp_buf *b, const struct zt_span *const *spans, in
 
 		if (done[i / 64] >> (i % 64) & 1)
 			continue;
-		zt_otlp_span_resource(spans[i], host, &r);
-		resource_attrs(&r, &f);
+		resource_attrs(&res_of[i], &f);
 		if (json) {
 			jput(b, first_rs ? "{\"resource\":{" : ",{\"resource\":{");
 			json_attrs(b, &f);
@@ -612,11 +619,8 @@ int zt_otlp_encode(struct zt_otlp_buf *b, const struct zt_span *const *spans, in
 		for (int j = i; j < n; j++) {
 			if (done[j / 64] >> (j % 64) & 1)
 				continue;
-			if (j != i) {
-				zt_otlp_span_resource(spans[j], host, &other);
-				if (!same_resource(&r, &other))
-					continue;
-			}
+			if (j != i && !same_resource(&res_of[i], &res_of[j]))
+				continue;
 			done[j / 64] |= 1ull << (j % 64);
 			if (json)
 				json_span(b, spans[j], &f, first_span);

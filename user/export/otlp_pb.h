@@ -25,6 +25,7 @@
 
 #define ZT_OTLP_SPAN_WORST 12288
 #define ZT_OTLP_SLACK 64 /* 6 nested levels x 5 reserved bytes, rounded up */
+#define ZT_OTLP_BATCH_MAX 512    /* spans per request */
 #define ZT_OTLP_NAME_MAX 128     /* span name, cut on a UTF-8 boundary */
 #define ZT_OTLP_ATTRS_MAX 40
 #define ZT_OTLP_SCOPE_NAME "ztrace"
@@ -91,7 +92,8 @@ void zt_pb_end(struct zt_otlp_buf *b, size_t mark);
 
 /*
  * Encodes spans[0..n) as one request into b (b->len = 0 first). Returns 0,
- * or -ENOSPC when the buffer was too small (b->len is then meaningless).
+ * -ENOSPC when the buffer was too small (b->len is then meaningless), or
+ * -E2BIG for more than ZT_OTLP_BATCH_MAX spans.
  */
 int zt_otlp_encode(struct zt_otlp_buf *b, const struct zt_span *const *spans, int n,
 		   const char *host, bool json);
