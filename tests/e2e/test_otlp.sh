@@ -211,6 +211,35 @@ test_otlp_queue_full() {
 	ZT_OUT=$ZT_TMP/kept.json otlp_compare
 }
 
+# wrk's load with a live collector and a queue of 64: the queue overflows
+# while a batch is on its way; every span is sent or counted as dropped, and
+# what was sent arrived once, field for field.
+test_otlp_load() {
+	local sent full n
+	otlp_npm
+	zt_pair
+	otlp_port
+	otlp_rx_start
+	ztrace_start "$ZT_TMP/spans.json" --container ping --otlp "127.0.0.1:$OTLP_PORT" --otlp-queue 64
+	ct_exec ping wrk -c 4 -t 1 -d 1s --timeout 2s "$PONG_URL/" >"$ZT_TMP/wrk.log" 2>&1 ||
+		fail "wrk failed: $(cat "$ZT_TMP/wrk.log")"
+	zt_log "wrk: $(grep -E 'requests in' "$ZT_TMP/wrk.log" | tr -s ' ')"
+	sleep 2
+	ztrace_stop
+
+	n=$(jcount "$ZT_OUT")
+	sent=$(otlp_stat sent)
+	full=$(otlp_stat dropped_queue_full)
+	assert_eq "ztrace's spans = nginx's requests" "$(nginx_log_count "$PONG_LOG")" "$n"
+	assert_gt "dropped_queue_full" 0 "$full"
+	assert_gt "sent" 0 "$sent"
+	assert_eq "sent + dropped" "$n" "$((sent + full + $(otlp_stat dropped_at_exit) + $(otlp_stat dropped_rejected)))"
+	assert_eq "spans received = sent" "$sent" "$(otlp_rx_spans)"
+	jq -r '"\"span_id\":\"" + .spanId + "\""' "$OTLP_DIR/spans.jsonl" >"$ZT_TMP/kept.ids"
+	grep -F -f "$ZT_TMP/kept.ids" "$ZT_OUT" >"$ZT_TMP/kept.json"
+	ZT_OUT=$ZT_TMP/kept.json otlp_compare
+}
+
 # A collector that never comes: stop waits its 5 s, then counts the loss.
 test_otlp_down_at_exit() {
 	local t0 t1
