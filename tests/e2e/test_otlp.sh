@@ -257,6 +257,34 @@ test_otlp_down_at_exit() {
 	assert_ge "stop waited (ms)" 4900 "$(((t1 - t0) / 1000000))"
 }
 
+# A collector that takes the connection and never answers: the POST in
+# progress is abandoned at the exit deadline (5 s), not at its own timeout.
+test_otlp_hung_at_exit() {
+	local t0 t1 ms
+	zt_pair
+	otlp_port
+	"$ZT_PY" -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); open(sys.argv[2], "w").close()
+time.sleep(120)' "$OTLP_PORT" "$ZT_TMP/hung" 9>&- &
+	ZT_BG_PIDS+=("$!")
+	disown "$!"
+	zt_wait_for 10 "the silent listener" test -e "$ZT_TMP/hung"
+	ztrace_start "$ZT_TMP/spans.json" --container ping --otlp "127.0.0.1:$OTLP_PORT"
+	ct_exec ping curl -sS "$PONG_URL/" >/dev/null
+	zt_wait_for 10 "1 span on stdout" zt_json_spans 1
+	sleep 1.5 # the batch is posted after 1 s, and hangs
+	t0=$(date +%s%N)
+	ztrace_stop
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	assert_eq "otlp sent" 0 "$(otlp_stat sent)"
+	assert_eq "otlp dropped_at_exit" 1 "$(otlp_stat dropped_at_exit)"
+	assert_ge "stop waited (ms)" 4900 "$ms"
+	[ "$ms" -lt 7000 ] || fail "stop took ${ms} ms: the hung POST held it past the 5 s deadline"
+	pass "stop took $ms ms (< 7000)"
+}
+
 # A collector that refuses the data (400): dropped, counted, not retried.
 test_otlp_rejected() {
 	otlp_npm

@@ -42,6 +42,7 @@ struct zt_otlp {
 	int flush_ms;
 	bool stopping;
 	uint64_t stop_deadline_ns;
+	uint64_t abort_at_ns;    /* atomic: a POST in progress gives up then (0: never) */
 	struct zt_otlp_stats st;
 	uint32_t self_pid;
 	/* sender thread only */
@@ -92,6 +93,17 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 			x->retry_after_ms = s * 1000 > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : s * 1000;
 	}
 	return len;
+}
+
+/* A collector that accepts but never answers must not hold the exit past
+ * its deadline: curl asks here, several times a second, whether to go on. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct zt_otlp *x = ctx;
+	uint64_t at = __atomic_load_n(&x->abort_at_ns, __ATOMIC_RELAXED);
+
+	return at && now_ns() >= at;
 }
 
 /* One POST. Returns the HTTP status, or 0 when none came (connection error). */
@@ -267,6 +279,7 @@ void zt_otlp_stop(struct zt_otlp *x, int deadline_ms)
 	}
 	x->stopping = true;
 	x->stop_deadline_ns = now_ns() + (uint64_t)deadline_ms * 1000000ull;
+	__atomic_store_n(&x->abort_at_ns, x->stop_deadline_ns, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&x->cond);
 	pthread_mutex_unlock(&x->mu);
 	pthread_join(x->thread, NULL);
@@ -317,6 +330,9 @@ static bool setup_curl(struct zt_otlp *x)
 	curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(x->curl, CURLOPT_XFERINFODATA, x);
+	curl_easy_setopt(x->curl, CURLOPT_NOPROGRESS, 0L);
 	return true;
 }
 
