@@ -169,6 +169,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--max-conns %s: 16 to 16777216", arg);
 		break;
 	case OPT_OTLP:
+		if (!*arg || (strstr(arg, "://") && strncmp(arg, "http://", 7) &&
+			      strncmp(arg, "https://", 8)))
+			argp_error(state, "--otlp %s: host:port, or an http:// or https:// URL", arg);
 		env.otlp.url = arg;
 		break;
 	case OPT_OTLP_JSON:

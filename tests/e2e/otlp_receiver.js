@@ -17,7 +17,8 @@
 //    name, kind, start, end, status:{code,message}, attributes:{k:v},
 //    types:{k:"stringValue"|"intValue"|"boolValue"}}
 //   ids as hex ("" when absent), times and int values as decimal strings.
-// While PATH exists (--fail-file) the answer is 503 and nothing is kept;
+// While PATH exists (--fail-file) the answer is 503 with Retry-After: 1 and
+// nothing is kept;
 // --status N answers N (and keeps nothing) for every request.
 'use strict';
 const http = require('http');
@@ -152,7 +153,10 @@ http.createServer((req, res) => {
 		}
 		rec.status = status;
 		fs.appendFileSync(reqLog, JSON.stringify(rec) + '\n');
-		res.writeHead(status, { 'Content-Type': ctype || 'application/x-protobuf' });
+		const headers = { 'Content-Type': ctype || 'application/x-protobuf' };
+		// The collector's word on when to come back, which ztrace honours.
+		if (status === 503) headers['Retry-After'] = '1';
+		res.writeHead(status, headers);
 		// An empty ExportTraceServiceResponse: full success.
 		res.end();
 	});

@@ -300,6 +300,7 @@ test_otlp_rejected() {
 	assert_eq "otlp retries" 0 "$(otlp_stat retries)"
 	otlp_usage_error "--otlp-json and --otlp-queue go with --otlp URL" --all --otlp-json
 	otlp_usage_error "--otlp-queue 0: 1 to 1048576" --all --otlp 127.0.0.1:1 --otlp-queue 0
+	otlp_usage_error "--otlp ftp://c:4318: host:port, or an http:// or https:// URL" --all --otlp ftp://c:4318
 }
 
 zt_main "$@"
