@@ -52,12 +52,41 @@ function expected(s) {
 		if (s.status > 0) I('http.response.status_code', s.status);
 		S('network.protocol.name', 'http');
 		S('network.protocol.version', s.protocol === 'http2' ? '2' : '1.1');
+	} else if (s.protocol === 'grpc') {
+		const t = s.target.startsWith('/') ? s.target.slice(1) : s.target;
+		const i = t.indexOf('/');
+		name = t || 'grpc';
+		S('rpc.system', 'grpc');
+		if (i >= 0) { S('rpc.service', t.slice(0, i)); S('rpc.method', t.slice(i + 1)); }
+		if (!s.flags.includes('no_response')) I('rpc.grpc.status_code', s.status);
+		S('network.protocol.name', 'http');
+		S('network.protocol.version', '2');
+	} else if (['redis', 'postgresql', 'mysql'].includes(s.protocol)) {
+		S('db.system', s.protocol);
+		S('db.operation.name', s.method);
+		S('db.query.text', s.protocol === 'redis' ? s.method + (s.target ? ' ' + s.target : '') : s.target);
+		if (s.failed)
+			S('db.response.status_code', s.protocol === 'mysql' && s.status ? String(s.status) : s.error);
+	} else if (s.protocol === 'dns') {
+		S('dns.question.name', s.target);
+		S('ztrace.dns.question.type', s.method);
+		if (!s.flags.includes('no_response') && !s.flags.includes('timeout')) I('ztrace.dns.rcode', s.status);
 	} else {
-		throw new Error('this comparison knows HTTP spans; got ' + s.protocol);
+		throw new Error('unknown protocol ' + s.protocol);
+	}
+	if (!name) {
+		// "<op> <target>", cut whole characters short of 128 bytes.
+		let b = Buffer.from((s.method || s.protocol) + (s.target ? ' ' + s.target : ''));
+		if (b.length > 127) {
+			let n = 127;
+			while (n && (b[n] & 0xc0) === 0x80) n--;
+			b = b.subarray(0, n);
+		}
+		name = b.toString();
 	}
 	const msg = s.failed ? (s.error || `${s.protocol} ${s.status}`) : '';
 	if (s.failed) S('error.type', s.error || String(s.status));
-	S('network.transport', 'tcp');
+	S('network.transport', s.protocol === 'dns' ? 'udp' : 'tcp');
 	const [lip, lport] = splitAddr(s.local), [pip, pport] = splitAddr(s.peer);
 	const server = s.kind === 'server';
 	S('server.address', server ? lip : pip);

@@ -148,6 +148,40 @@ test_otlp_json_fields() {
 	assert_eq "otlp sent" 12 "$(otlp_stat sent)"
 }
 
+# Redis: db.* attributes, an error reply's status, through the same decoder.
+test_otlp_redis_fields() {
+	local d=$ZT_TMP/redis
+	otlp_npm
+	ct_create pong "$ZT_NET4.2"
+	ct_create ping "$ZT_NET4.3"
+	mkdir -p "$d"
+	ct_bg pong redis-server --port 6379 --bind "$ZT_NET4.2" --save '' --appendonly no \
+		--protected-mode no --dir "$d" --logfile "$d/redis.log"
+	zt_wait_for 10 "redis-server to listen" \
+		sh -c "ip netns exec zt-pong ss -Hltn 'sport = :6379' | grep -q ."
+	otlp_port
+	otlp_rx_start
+	ztrace_start "$ZT_TMP/spans.json" --container ping --container pong --otlp "127.0.0.1:$OTLP_PORT"
+	ct_exec ping redis-cli -h "$ZT_NET4.2" SET k v >/dev/null
+	ct_exec ping redis-cli -h "$ZT_NET4.2" INCR k >/dev/null || true
+	ct_exec ping redis-cli -h "$ZT_NET4.2" CLIENT SETNAME zt >/dev/null
+	zt_wait_for 10 "a failed INCR on stdout" \
+		sh -c "grep -q '\"method\":\"INCR\".*\"failed\":true' '$ZT_TMP/spans.json'"
+	sleep 0.5
+	ztrace_stop
+
+	assert_eq "INCR spans (client and server), failed with ERR" "2" \
+		"$(jcount "$ZT_OUT" '.protocol == "redis" and .method == "INCR" and .failed and .error == "ERR"')"
+	assert_eq "spans received" "$(jcount "$ZT_OUT")" "$(otlp_rx_spans)"
+	otlp_assert_requests application/x-protobuf
+	otlp_compare
+	assert_eq "db.system of every span" "redis" \
+		"$(jq -r '.attributes["db.system"]' "$OTLP_DIR/spans.jsonl" | sort -u | paste -sd' ')"
+	assert_eq "CLIENT SETNAME's db.query.text" "CLIENT SETNAME CLIENT SETNAME" \
+		"$(jq -r 'select(.attributes["db.operation.name"] == "CLIENT") | .attributes["db.query.text"]' \
+			"$OTLP_DIR/spans.jsonl" | paste -sd' ')"
+}
+
 # Nothing listens at first, then the collector answers 503 for a while: every
 # span arrives once, after retries.
 test_otlp_collector_away() {
