@@ -57,7 +57,8 @@ static const char doc[] =
 	"  ztrace --container 3f2a9c --json   # by container id prefix, as JSON lines\n"
 	"  ztrace --cgroup system.slice/nginx.service\n"
 	"  ztrace --pid 4242 --duration 30    # the cgroup of process 4242, for 30 s\n"
-	"  ztrace --all | grep ' 5[0-9][0-9] '  # every container, server errors only";
+	"  ztrace --all | grep ' 5[0-9][0-9] '  # every container, server errors only\n"
+	"  ztrace --all --otlp collector:4318 >/dev/null  # to an OpenTelemetry collector";
 
 enum {
 	OPT_CAPTURE = 0x100,

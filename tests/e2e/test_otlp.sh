@@ -17,8 +17,9 @@ OTLP_ROOT_JS=$OTLP_NPM/node_modules/@opentelemetry/otlp-transformer/build/src/ge
 
 # The official decoder, installed once per build directory.
 otlp_npm() {
-	command -v node >/dev/null && command -v npm >/dev/null ||
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 		fail "node and npm are needed (scripts/install-deps.sh)"
+	fi
 	[ -s "$OTLP_ROOT_JS" ] && return 0
 	zt_log "installing $OTLP_PKG into $OTLP_NPM"
 	mkdir -p "$OTLP_NPM"
