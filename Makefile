@@ -23,6 +23,10 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 # What the parsers link (HPACK from nghttp2), then what the loader adds.
 PARSER_LIBS := -lelf -lnghttp2
 LIBS       := -lbpf -lz $(PARSER_LIBS)
+# The OTLP sender (user/export/otlp.c) posts with libcurl from its own thread;
+# only the ztrace binaries link it, the encoder is pure and in LIB_SRCS.
+EXPORT_SRCS := user/export/otlp.c
+EXPORT_LIBS := -lcurl -lpthread
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -30,9 +34,9 @@ BPF_HDRS   := $(wildcard bpf/*.h)
 
 # Pure userspace: no libbpf, unit-testable and fuzzable without root.
 LIB_SRCS   := $(filter-out user/main.c user/loader.c user/hooks.c user/drain.c user/tracefs.c,\
-		$(wildcard user/*.c user/proto/*.c user/output/*.c) user/tls/libs.c)
+		$(wildcard user/*.c user/proto/*.c user/output/*.c) user/tls/libs.c user/export/otlp_pb.c)
 BPF_USER   := user/loader.c user/hooks.c user/drain.c user/tracefs.c user/tls/attach.c
-USER_HDRS  := $(wildcard user/*.h user/proto/*.h user/output/*.h user/tls/*.h) bpf/ztrace.h
+USER_HDRS  := $(wildcard user/*.h user/proto/*.h user/output/*.h user/tls/*.h user/export/*.h) bpf/ztrace.h
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/san/%,$(UNIT_SRCS))
@@ -59,12 +63,12 @@ $(OUT)/ztrace.bpf.o: $(BPF_OBJS)
 $(OUT)/ztrace.skel.h: $(OUT)/ztrace.bpf.o
 	$(BPFTOOL) gen skeleton $< name ztrace_bpf > $@
 
-$(OUT)/ztrace: $(LIB_SRCS) $(BPF_USER) user/main.c $(USER_HDRS) $(OUT)/ztrace.skel.h
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(LIB_SRCS) $(BPF_USER) user/main.c -o $@ $(LIBS)
+$(OUT)/ztrace: $(LIB_SRCS) $(BPF_USER) $(EXPORT_SRCS) user/main.c $(USER_HDRS) $(OUT)/ztrace.skel.h
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(LIB_SRCS) $(BPF_USER) $(EXPORT_SRCS) user/main.c -o $@ $(LIBS) $(EXPORT_LIBS)
 
 # The test build: the same program with ASan/UBSan, used by the end-to-end tests.
-$(OUT)/san/ztrace: $(LIB_SRCS) $(BPF_USER) user/main.c $(USER_HDRS) $(OUT)/ztrace.skel.h | $(OUT)/san
-	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) $(LIB_SRCS) $(BPF_USER) user/main.c -o $@ $(LIBS)
+$(OUT)/san/ztrace: $(LIB_SRCS) $(BPF_USER) $(EXPORT_SRCS) user/main.c $(USER_HDRS) $(OUT)/ztrace.skel.h | $(OUT)/san
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) $(LIB_SRCS) $(BPF_USER) $(EXPORT_SRCS) user/main.c -o $@ $(LIBS) $(EXPORT_LIBS)
 
 $(OUT)/san/test_%: tests/unit/test_%.c $(LIB_SRCS) $(USER_HDRS) tests/unit/check.h | $(OUT)/san
 	$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -Itests/unit $< $(LIB_SRCS) -o $@ $(PARSER_LIBS)

@@ -15,6 +15,10 @@
 #           postgresql postgresql-client mariadb-server mariadb-client
 #           libmariadb-dev (a client of the binary protocol in the e2e test)
 #           dnsmasq-base bind9-dnsutils
+#   export: libcurl4-openssl-dev (the OTLP/HTTP sender, --otlp); nodejs, npm
+#           (the e2e test's OTLP receiver decodes with the OpenTelemetry
+#           project's generated protobuf code, an npm package the test
+#           installs under build/npm on first run)
 set -euo pipefail
 
 PKGS=(
@@ -25,7 +29,11 @@ PKGS=(
 	libnghttp2-dev nghttp2-client nghttp2-server python3-grpcio python3-protobuf
 	redis-server redis-tools postgresql postgresql-client mariadb-server mariadb-client libmariadb-dev
 	dnsmasq-base bind9-dnsutils
+	libcurl4-openssl-dev nodejs
 )
+# npm: Debian's nodejs leaves it to its own package, NodeSource's bundles it
+# (and conflicts with Debian's npm): ask only when there is none.
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

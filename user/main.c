@@ -19,6 +19,7 @@
 
 #include "cgroup.h"
 #include "drain.h"
+#include "export/otlp.h"
 #include "hooks.h"
 #include "loader.h"
 #include "output/output.h"
@@ -38,6 +39,7 @@ static struct {
 	double duration;
 	uint32_t capture_bytes, ringbuf_size, max_conns;
 	enum zt_hook_mode hooks;
+	struct zt_otlp_opts otlp;
 } env = {
 	.capture_bytes = ZT_CAPTURE_DEFAULT,
 	.ringbuf_size = 8 << 20,
@@ -55,7 +57,8 @@ static const char doc[] =
 	"  ztrace --container 3f2a9c --json   # by container id prefix, as JSON lines\n"
 	"  ztrace --cgroup system.slice/nginx.service\n"
 	"  ztrace --pid 4242 --duration 30    # the cgroup of process 4242, for 30 s\n"
-	"  ztrace --all | grep ' 5[0-9][0-9] '  # every container, server errors only";
+	"  ztrace --all | grep ' 5[0-9][0-9] '  # every container, server errors only\n"
+	"  ztrace --all --otlp collector:4318 >/dev/null  # to an OpenTelemetry collector";
 
 enum {
 	OPT_CAPTURE = 0x100,
@@ -64,6 +67,9 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_NO_TLS,
 	OPT_TLS_ATTACH,
+	OPT_OTLP,
+	OPT_OTLP_JSON,
+	OPT_OTLP_QUEUE,
 };
 
 static const struct argp_option opts[] = {
@@ -81,6 +87,12 @@ static const struct argp_option opts[] = {
 	{ "tls-attach", OPT_TLS_ATTACH, "file|process", 0,
 	  "TLS probes per library file (default: new processes seen at once, every process "
 	  "mapping it takes a trap) or per traced process (untraced ones pay nothing)", 0 },
+	{ "otlp", OPT_OTLP, "URL", 0,
+	  "Also send spans to an OpenTelemetry collector over OTLP/HTTP (protobuf); "
+	  "host:port means http://host:port/v1/traces", 0 },
+	{ "otlp-json", OPT_OTLP_JSON, NULL, 0, "OTLP/HTTP JSON instead of protobuf", 0 },
+	{ "otlp-queue", OPT_OTLP_QUEUE, "N", 0,
+	  "Spans waiting for the collector at most (default 8192; more are dropped and counted)", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -157,7 +169,22 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (parse_u32(arg, 16, 1u << 24, &env.max_conns))
 			argp_error(state, "--max-conns %s: 16 to 16777216", arg);
 		break;
+	case OPT_OTLP:
+		if (!*arg || (strstr(arg, "://") && strncmp(arg, "http://", 7) &&
+			      strncmp(arg, "https://", 8)))
+			argp_error(state, "--otlp %s: host:port, or an http:// or https:// URL", arg);
+		env.otlp.url = arg;
+		break;
+	case OPT_OTLP_JSON:
+		env.otlp.json = true;
+		break;
+	case OPT_OTLP_QUEUE:
+		if (parse_u32(arg, 1, 1u << 20, &env.otlp.queue_max))
+			argp_error(state, "--otlp-queue %s: 1 to 1048576", arg);
+		break;
 	case ARGP_KEY_END:
+		if ((env.otlp.json || env.otlp.queue_max) && !env.otlp.url)
+			argp_error(state, "--otlp-json and --otlp-queue go with --otlp URL");
 		if (!env.nsel && !env.all)
 			argp_error(state, "say what to trace: --container, --cgroup, --pid or --all");
 		if (env.nsel && env.all)
@@ -311,10 +338,30 @@ static void tls_on_poll(void *ctx)
 	zt_tls_tick(ctx);
 }
 
+static struct zt_otlp *otlp;
+
+/* Queued spans get a bounded time to reach the collector, then the count. */
+static void otlp_summary(void)
+{
+	struct zt_otlp_stats st;
+
+	zt_otlp_stop(otlp, 5000);
+	zt_otlp_get_stats(otlp, &st);
+	fprintf(stderr, "ztrace: otlp: sent=%llu batches=%llu retries=%llu dropped_queue_full=%llu "
+		"dropped_rejected=%llu dropped_at_exit=%llu\n", (unsigned long long)st.sent,
+		(unsigned long long)st.batches, (unsigned long long)st.retries,
+		(unsigned long long)st.dropped_queue_full, (unsigned long long)st.dropped_rejected,
+		(unsigned long long)st.dropped_at_exit);
+	zt_otlp_free(otlp);
+	otlp = NULL;
+}
+
 static void print_span(void *ctx, struct zt_span *s)
 {
 	struct zt_outbuf *out = ctx;
 
+	if (otlp)
+		zt_otlp_submit(otlp, s);
 	if (env.json)
 		zt_json_span(out, s);
 	else
@@ -414,6 +461,19 @@ int main(int argc, char **argv)
 		return die_usage("out of memory");
 	}
 
+	if (env.otlp.url) {
+		char err[256];
+
+		/* Before the signal handlers: the sender thread blocks signals. */
+		otlp = zt_otlp_new(&env.otlp, err, sizeof(err));
+		if (!otlp) {
+			zt_tracer_free(tracer);
+			zt_tls_free(tls);
+			zt_bpf_destroy(&bpf);
+			zt_outbuf_free(&out);
+			return die_usage("%s", err);
+		}
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -445,6 +505,8 @@ int main(int argc, char **argv)
 	};
 	ret = zt_drain_run(&run);
 	zt_drain_summary(&run);
+	if (otlp)
+		otlp_summary();
 	zt_tls_free(tls);
 	zt_bpf_destroy(&bpf);
 	zt_tracer_free(tracer);
