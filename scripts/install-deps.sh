@@ -24,7 +24,7 @@ PKGS=(
 	openssl libssl-dev
 	libnghttp2-dev nghttp2-client nghttp2-server python3-grpcio python3-protobuf
 	redis-server redis-tools postgresql postgresql-client mariadb-server mariadb-client libmariadb-dev
-	dnsmasq-base bind9-dnsutils
+	dnsmasq-base bind9-dnsutils haproxy
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

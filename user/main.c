@@ -33,7 +33,7 @@ enum sel_kind { SEL_CGROUP, SEL_PID, SEL_CONTAINER };
 static struct {
 	struct { enum sel_kind kind; const char *arg; } sel[MAX_SELECTIONS];
 	int nsel;
-	bool all, json, verbose, no_tls, tls_per_process;
+	bool all, json, verbose, no_tls, tls_per_process, traces;
 	char *sel_rel[MAX_SELECTIONS]; /* each selection's cgroup, relative to the root */
 	double duration;
 	uint32_t capture_bytes, ringbuf_size, max_conns;
@@ -64,6 +64,7 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_NO_TLS,
 	OPT_TLS_ATTACH,
+	OPT_TRACES,
 };
 
 static const struct argp_option opts[] = {
@@ -81,6 +82,9 @@ static const struct argp_option opts[] = {
 	{ "tls-attach", OPT_TLS_ATTACH, "file|process", 0,
 	  "TLS probes per library file (default: new processes seen at once, every process "
 	  "mapping it takes a trap) or per traced process (untraced ones pay nothing)", 0 },
+	{ "traces", OPT_TRACES, NULL, 0,
+	  "Each finished trace as a tree with its critical path (text), or a trace record "
+	  "after its spans (--json)", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -123,6 +127,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		env.verbose = true;
+		break;
+	case OPT_TRACES:
+		env.traces = true;
 		break;
 	case OPT_NO_TLS:
 		env.no_tls = true;
@@ -317,8 +324,22 @@ static void print_span(void *ctx, struct zt_span *s)
 
 	if (env.json)
 		zt_json_span(out, s);
-	else
+	else if (!env.traces)
 		zt_text_span(out, s);
+}
+
+static void print_trace(void *ctx, const struct zt_trace_out *t)
+{
+	struct zt_outbuf *out = ctx;
+	struct zt_tree tree;
+
+	if (zt_tree_analyse(&tree, t))
+		return;
+	if (env.json)
+		zt_json_trace(out, &tree);
+	else
+		zt_text_trace(out, &tree);
+	zt_tree_free(&tree);
 }
 
 int main(int argc, char **argv)
@@ -395,6 +416,7 @@ int main(int argc, char **argv)
 		.mono_to_unix = mono_to_unix_offset(),
 		.cgroup_root = root,
 		.on_span = print_span,
+		.on_trace = env.traces ? print_trace : NULL,
 		.ctx = &out,
 	};
 	if (bpf.tls && !(tls = zt_tls_new(zt_bpf_object(&bpf), "/proc", env.tls_per_process))) {
@@ -418,7 +440,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!env.json) {
+	if (!env.json && !env.traces) {
 		zt_text_header(&out);
 		zt_outbuf_flush(&out);
 	}
