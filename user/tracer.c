@@ -29,6 +29,7 @@ struct zt_tracer {
 	struct zt_tracer_stats st;
 	struct zt_span span; /* reused: no allocation per span */
 	struct zt_linker *link;
+	uint64_t now_ns; /* the latest record's time: when a span was made */
 };
 
 struct emit_ctx {
@@ -66,7 +67,7 @@ static void emit_txn(void *ctx, const struct zt_txn *t)
 		li.parent_conn = c->cli_parent_conn;
 		li.parent_seq = c->cli_parent_seq;
 	}
-	zt_linker_add(tr->link, s, &li, t->resp_last_ns ? t->resp_last_ns : t->req_last_ns);
+	zt_linker_add(tr->link, s, &li, tr->now_ns);
 }
 
 /* Which server request, if any, a client request is the consequence of:
@@ -419,6 +420,8 @@ int zt_tracer_on_record(struct zt_tracer *tr, const void *data, size_t size)
 		return 0;
 	}
 	tr->st.records[h->type]++;
+	if (h->ts_ns > tr->now_ns)
+		tr->now_ns = h->ts_ns;
 	switch (h->type) {
 	case ZT_EV_CONN:
 		if (size < sizeof(struct zt_conn_event))

@@ -583,9 +583,12 @@ static void add_client(struct zt_linker *lk, struct node *n)
 		return;
 	ix_add(lk, n, IX_PEER);
 	p = find_peer(lk, n);
-	if (p && !p->parent && p->want_parent)
+	if (p && !p->parent && p->want_parent) {
 		link(lk, n, p, true);
-	else if (!p && n->li.peer_traced)
+		/* Refused: the server span stops waiting, its tree may be whole. */
+		if (!p->parent)
+			try_emit(lk, p);
+	} else if (!p && n->li.peer_traced)
 		n->want_child = true;
 }
 

@@ -53,9 +53,12 @@ static uint64_t self_time(const struct zt_tree *tr, int i, struct iv *tmp)
 	return e - s - covered;
 }
 
-static void cp_walk(struct zt_tree *tr, int i, uint64_t until)
+/* Span i's share of the path within [from, until]: a child's times are
+ * clipped to its parent's, so the shares sum to the root's duration. */
+static void cp_walk(struct zt_tree *tr, int i, uint64_t from, uint64_t until)
 {
-	uint64_t s = t_start(tr, i), cur = t_end(tr, i) < until ? t_end(tr, i) : until;
+	uint64_t s = t_start(tr, i) > from ? t_start(tr, i) : from;
+	uint64_t cur = t_end(tr, i) < until ? t_end(tr, i) : until;
 
 	tr->on_cp[i] = true;
 	tr->cp[tr->ncp++] = i;
@@ -78,7 +81,7 @@ static void cp_walk(struct zt_tree *tr, int i, uint64_t until)
 			break;
 		}
 		tr->cp_ns[i] += cur - best_end;
-		cp_walk(tr, best, best_end);
+		cp_walk(tr, best, s, best_end);
 		cur = t_start(tr, best) > s ? t_start(tr, best) : s;
 	}
 }
@@ -111,7 +114,7 @@ int zt_tree_analyse(struct zt_tree *tr, const struct zt_trace_out *t)
 		tr->self_ns[i] = self_time(tr, i, tmp);
 	}
 	free(tmp);
-	cp_walk(tr, 0, t_end(tr, 0));
+	cp_walk(tr, 0, t_start(tr, 0), t_end(tr, 0));
 	for (int k = 0; k < tr->ncp; k++) {
 		int i = tr->cp[k], b;
 		const char *c = t->spans[i]->container ? t->spans[i]->container : "?";
