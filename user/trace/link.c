@@ -313,6 +313,13 @@ static void link(struct zt_linker *lk, struct node *parent, struct node *child, 
 	child->want_parent = false;
 	if (peer)
 		parent->want_child = false;
+	/* A process that calls itself could make a span its own ancestor. */
+	for (struct node *a = parent; a; a = a->parent)
+		if (a == child) {
+			child->span.no_parent = "mismatch";
+			lk->st.mismatch++;
+			return;
+		}
 	if (!nests(&parent->span, &child->span)) {
 		child->span.no_parent = "mismatch";
 		lk->st.mismatch++;
@@ -433,7 +440,7 @@ static void force(struct zt_linker *lk, struct node *n)
 
 	if (r->want_parent) {
 		r->want_parent = false;
-		r->span.no_parent = "expired";
+		r->span.no_parent = r->span.has_parent ? NULL : "expired";
 	}
 	for (int i = 0; i < cnt; i++)
 		lk->tn[i]->want_child = false;
@@ -585,8 +592,9 @@ static void add_client(struct zt_linker *lk, struct node *n)
 	p = find_peer(lk, n);
 	if (p && !p->parent && p->want_parent) {
 		link(lk, n, p, true);
-		/* Refused: the server span stops waiting, its tree may be whole. */
-		if (!p->parent)
+		/* Refused: the server span stops waiting, its tree may be
+		 * whole (unless it is n's own: the caller looks at that). */
+		if (!p->parent && root_of(n) != p)
 			try_emit(lk, p);
 	} else if (!p && n->li.peer_traced)
 		n->want_child = true;
@@ -635,7 +643,7 @@ void zt_linker_expire(struct zt_linker *lk, uint64_t now_ns)
 	for (struct node *n = lk->oldest; n && n->added_ns + lk->o.wait_ns <= now_ns; n = n->newer) {
 		if (n->want_parent) {
 			n->want_parent = false;
-			n->span.no_parent = "expired";
+			n->span.no_parent = n->span.has_parent ? NULL : "expired";
 			ix_del(lk, n, IX_WANT);
 			lk->st.expired++;
 			n->check = any = true;
