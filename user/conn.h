@@ -36,6 +36,8 @@ struct zt_conn {
 	bool in_link_set;   /* its tuple is in the linker's connection set */
 	bool srv_open;      /* server: a request arrived, its answer has not left */
 	bool cli_busy;      /* client: a request left, its answer has not come */
+	bool seen_server;   /* a server transaction came out of it (role unknown) */
+	uint8_t open_weight; /* server: 2 for HTTP/2, whose streams share it: never certain */
 	uint8_t cli_local;  /* enum zt_link_local of the request in flight */
 	uint32_t open_pid, open_tid; /* server: where the open request was counted */
 	uint64_t open_seq;  /* server: txn_seq when the open request arrived */

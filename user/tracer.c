@@ -46,6 +46,7 @@ static void emit_txn(void *ctx, const struct zt_txn *t)
 	struct zt_link_info li = { .conn_id = c->id, .seq = c->txn_seq++ };
 
 	tr->st.proto[c->proto_id].txns++;
+	c->seen_server |= t->server;
 	if (!zt_span_from_txn(s, c, t, tr->opts.mono_to_unix))
 		tr->st.traceparent_bad++;
 	s->cgroup = "?";
@@ -70,20 +71,34 @@ static void emit_txn(void *ctx, const struct zt_txn *t)
 	zt_linker_add(tr->link, s, &li, tr->now_ns);
 }
 
+static void srv_close(struct zt_tracer *tr, struct zt_conn *c)
+{
+	c->srv_open = false;
+	for (int i = 0; i < c->open_weight; i++)
+		zt_linker_srv_close(tr->link, c->open_pid, c->open_tid, c->id);
+}
+
 /* Which server request, if any, a client request is the consequence of:
  * the requests open on the sending thread when it leaves (link.h). */
 static void track_requests(struct zt_tracer *tr, struct zt_conn *c, const struct zt_data_event *e)
 {
-	if (c->role == ZT_ROLE_SERVER && c->ipproto != IPPROTO_UDP) {
+	/* A connection whose handshake was missed is a server's once a
+	 * server transaction came out of it. */
+	bool server = c->role == ZT_ROLE_SERVER || (c->role == ZT_ROLE_UNKNOWN && c->seen_server);
+
+	if (server && c->ipproto != IPPROTO_UDP) {
 		if (e->dir == ZT_DIR_IN && !c->srv_open) {
 			c->srv_open = true;
 			c->open_pid = e->pid;
 			c->open_tid = e->tid;
 			c->open_seq = c->txn_seq;
-			zt_linker_srv_open(tr->link, e->pid, e->tid, c->id);
+			/* HTTP/2 streams interleave on one connection: which
+			 * request is open is never certain, so it counts twice. */
+			c->open_weight = c->proto_id == ZT_PROTO_HTTP2 ? 2 : 1;
+			for (int i = 0; i < c->open_weight; i++)
+				zt_linker_srv_open(tr->link, e->pid, e->tid, c->id);
 		} else if (e->dir == ZT_DIR_OUT && c->srv_open) {
-			c->srv_open = false;
-			zt_linker_srv_close(tr->link, c->open_pid, c->open_tid, c->id);
+			srv_close(tr, c);
 		}
 		return;
 	}
@@ -113,20 +128,25 @@ static void link_tuple(const struct zt_conn *c, struct zt_link_tuple *t)
 			   c->role == ZT_ROLE_SERVER, c->netns);
 }
 
-/* A connection leaves the table: the linker forgets it. */
-static void conn_forget(struct zt_tracer *tr, struct zt_conn *c)
+/* Its spans will not come (not parsed, or ciphertext only): its peer
+ * need not wait for them. */
+static void link_unset(struct zt_tracer *tr, struct zt_conn *c)
 {
 	struct zt_link_tuple t;
 
-	if (c->srv_open) {
-		c->srv_open = false;
-		zt_linker_srv_close(tr->link, c->open_pid, c->open_tid, c->id);
-	}
 	if (c->in_link_set) {
 		link_tuple(c, &t);
 		zt_linker_conn_del(tr->link, &t, c->role == ZT_ROLE_SERVER);
 		c->in_link_set = false;
 	}
+}
+
+/* A connection leaves the table: the linker forgets it. */
+static void conn_forget(struct zt_tracer *tr, struct zt_conn *c)
+{
+	if (c->srv_open)
+		srv_close(tr, c);
+	link_unset(tr, c);
 }
 
 static void *proto_stats(struct zt_tracer *tr, enum zt_proto_id id)
@@ -312,6 +332,7 @@ static bool proto_pick(struct zt_tracer *tr, struct zt_conn *c, const struct zt_
 		if (++c->detect_misses >= DETECT_TRIES) {
 			tr->st.unrecognised++;
 			c->ignored = true;
+			link_unset(tr, c);
 		}
 		return false;
 	}
@@ -356,7 +377,6 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 	c->cgroup_id = e->cgroup_id;
 	memcpy(c->comm, e->comm, sizeof(c->comm));
 	c->comm[sizeof(c->comm) - 1] = '\0';
-	track_requests(tr, c, e);
 	if (!c->proto && !proto_pick(tr, c, e)) {
 		/* Nothing parses this stream yet: where it stands is all
 		 * a parser picked later needs. */
@@ -364,6 +384,7 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 		c->off_known |= 1u << e->dir;
 		return;
 	}
+	track_requests(tr, c, e);
 	ops = zt_proto_get(c->proto_id);
 	pst = proto_stats(tr, c->proto_id);
 	ectx.tr = tr;
@@ -396,6 +417,7 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 		if (++c->parser_quits >= PARSER_QUITS_MAX) {
 			tr->st.unrecognised++;
 			c->ignored = true;
+			link_unset(tr, c);
 		}
 	}
 }

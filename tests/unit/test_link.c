@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "trace/link.h"
+#include "tracer.h"
 
 #define MS 1000000ULL
 
@@ -290,7 +291,10 @@ static void test_expiry(void)
 	nout = 0;
 	zt_linker_add(lk, &ch.c2, &ch.i3, 200 * MS);
 	CHECK_EQ_INT(nout, 0);
-	zt_linker_expire(lk, 400 * MS);
+	/* A handler may work on after its last call: 4 x longer. */
+	zt_linker_expire(lk, 500 * MS);
+	CHECK_EQ_INT(nout, 0);
+	zt_linker_expire(lk, 600 * MS);
 	CHECK_EQ_INT(nout, 1);
 	CHECK_EQ_STR(out[0].no_parent, "expired");
 	CHECK_EQ_INT(zt_linker_stats(lk)->held, 0);
@@ -382,8 +386,117 @@ static void test_open_requests(void)
 	zt_linker_free(lk);
 }
 
+/* ---- through the tracer: records of both ends, as the kernel sends them ---- */
+
+static void rec_conn(struct zt_tracer *tr, uint64_t id, const char *local, uint16_t lport,
+		     const char *peer, uint16_t pport, uint8_t role)
+{
+	struct zt_conn_event e = { .hdr = { .ts_ns = 1, .conn_id = id, .type = ZT_EV_CONN } };
+
+	e.family = AF_INET;
+	inet_pton(AF_INET, local, e.saddr);
+	inet_pton(AF_INET, peer, e.daddr);
+	e.sport = lport;
+	e.dport = pport;
+	e.role = role;
+	e.origin = ZT_ORIGIN_HANDSHAKE;
+	e.netns = 4026531840u + (uint32_t)id; /* every end in its own namespace */
+	zt_tracer_on_record(tr, &e, sizeof(e));
+}
+
+static uint64_t offs[8][2];
+
+static void rec_data(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t dir, uint32_t pid,
+		     uint32_t tid, const char *bytes)
+{
+	uint32_t n = strlen(bytes);
+	struct zt_data_event *e = calloc(1, sizeof(*e) + n);
+
+	e->hdr.type = ZT_EV_DATA;
+	e->hdr.ts_ns = ts * MS;
+	e->hdr.conn_id = id;
+	e->offset = offs[id][dir];
+	offs[id][dir] += n;
+	e->pid = pid;
+	e->tid = tid;
+	e->len = e->cap = n;
+	e->dir = dir;
+	memcpy(e + 1, bytes, n);
+	zt_tracer_on_record(tr, e, sizeof(*e) + n);
+	free(e);
+}
+
+static const char REQ[] = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
+static const char RESP[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+static void tr_on_span(void *ctx, struct zt_span *s)
+{
+	(void)ctx;
+	if (nout < 64)
+		out[nout++] = *s;
+}
+
+/* ping (pid 1) -> lb (pid 2, one thread) -> pong (pid 3); conn ids 1-4. */
+static void proxied_request(struct zt_tracer *tr, uint64_t t)
+{
+	rec_data(tr, 1, t + 0, ZT_DIR_OUT, 1, 1, REQ);
+	rec_data(tr, 2, t + 1, ZT_DIR_IN, 2, 2, REQ);
+	rec_data(tr, 3, t + 2, ZT_DIR_OUT, 2, 2, REQ);
+	rec_data(tr, 4, t + 3, ZT_DIR_IN, 3, 3, REQ);
+	rec_data(tr, 4, t + 4, ZT_DIR_OUT, 3, 3, RESP);
+	rec_data(tr, 3, t + 5, ZT_DIR_IN, 2, 2, RESP);
+	rec_data(tr, 2, t + 6, ZT_DIR_OUT, 2, 2, RESP);
+	rec_data(tr, 1, t + 7, ZT_DIR_IN, 1, 1, RESP);
+}
+
+static void test_tracer_chain(void)
+{
+	struct zt_tracer_opts o = { .on_span = tr_on_span };
+	struct zt_tracer *tr = zt_tracer_new(&o);
+
+	memset(offs, 0, sizeof(offs));
+	rec_conn(tr, 1, "10.0.0.2", 40000, "10.0.0.3", 80, ZT_ROLE_CLIENT);
+	rec_conn(tr, 2, "10.0.0.3", 80, "10.0.0.2", 40000, ZT_ROLE_SERVER);
+	rec_conn(tr, 3, "10.0.0.3", 50000, "10.0.0.4", 80, ZT_ROLE_CLIENT);
+	rec_conn(tr, 4, "10.0.0.4", 80, "10.0.0.3", 50000, ZT_ROLE_SERVER);
+	for (int round = 0; round < 2; round++) {
+		nout = 0;
+		proxied_request(tr, 100 + 100 * round);
+		CHECK_EQ_INT(nout, 4);
+		for (int i = 0; i < nout; i++)
+			out[i].container = out[i].kind == ZT_SPAN_CLIENT ?
+				(out[i].pid == 1 ? "ping" : "lb") : (out[i].pid == 2 ? "lb" : "pong");
+		ntraces = 1;
+		last_trace_n = 4;
+		strcpy(last_trace_first, "ping");
+		memcpy(last_trace_parent, (int[]){ -1, 0, 1, 2 }, sizeof(int) * 4);
+		check_chain();
+	}
+	CHECK_EQ_INT(zt_tracer_link_stats(tr)->linked_peer, 4);
+	CHECK_EQ_INT(zt_tracer_link_stats(tr)->linked_local, 2);
+
+	/* Two requests open on lb's thread when its call leaves: no parent. */
+	rec_conn(tr, 5, "10.0.0.5", 40000, "10.0.0.3", 80, ZT_ROLE_CLIENT);
+	rec_conn(tr, 6, "10.0.0.3", 80, "10.0.0.5", 40000, ZT_ROLE_SERVER);
+	nout = 0;
+	rec_data(tr, 5, 300, ZT_DIR_OUT, 5, 5, REQ);
+	rec_data(tr, 6, 301, ZT_DIR_IN, 2, 2, REQ);
+	proxied_request(tr, 302);
+	rec_data(tr, 6, 310, ZT_DIR_OUT, 2, 2, RESP);
+	rec_data(tr, 5, 311, ZT_DIR_IN, 5, 5, RESP);
+	CHECK_EQ_INT(nout, 6);
+	CHECK_EQ_INT(zt_tracer_link_stats(tr)->ambiguous, 1);
+	int amb = 0;
+
+	for (int i = 0; i < nout; i++)
+		amb += out[i].no_parent && !strcmp(out[i].no_parent, "ambiguous") && out[i].pid == 2;
+	CHECK_EQ_INT(amb, 1);
+	zt_tracer_free(tr);
+}
+
 int main(void)
 {
+	test_tracer_chain();
 	test_proxy_chain();
 	test_client_first();
 	test_traceparent();

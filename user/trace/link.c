@@ -641,7 +641,9 @@ void zt_linker_expire(struct zt_linker *lk, uint64_t now_ns)
 	bool any = false;
 
 	for (struct node *n = lk->oldest; n && n->added_ns + lk->o.wait_ns <= now_ns; n = n->newer) {
-		if (n->want_parent) {
+		bool local = n->span.kind == ZT_SPAN_CLIENT;
+
+		if (n->want_parent && (!local || n->added_ns + 4 * lk->o.wait_ns <= now_ns)) {
 			n->want_parent = false;
 			n->span.no_parent = n->span.has_parent ? NULL : "expired";
 			ix_del(lk, n, IX_WANT);

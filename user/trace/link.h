@@ -20,7 +20,8 @@
  * so a trace comes out whole when its root is in. Bounds: a span waits at
  * most `wait_ns` for what it waits for (then it goes out without it:
  * counted as expired), and at most `max_held` spans are held (beyond, the
- * oldest stops waiting: counted as held_overflow).
+ * oldest stops waiting: counted as held_overflow). A client span waits
+ * 4 x wait_ns for its server request (see ZT_LINK_WAIT_NS).
  *
  * A span without a parent says why (struct zt_span.no_parent):
  *   "root"        a client span sent while its process served no request:
@@ -47,7 +48,12 @@
 
 #include "../span.h"
 
-#define ZT_LINK_WAIT_NS (500ULL * 1000000ULL) /* default wait_ns */
+/* Waits end early in the common case (a trace goes out as soon as it is
+ * whole); they run out only when a span never comes (a parser that could
+ * not read one end, a connection evicted), so they can be generous. A
+ * client span waits for the server request it was sent under 4 x longer:
+ * a handler may work on after its last call. */
+#define ZT_LINK_WAIT_NS (2000ULL * 1000000ULL) /* default wait_ns */
 #define ZT_LINK_MAX_HELD 8192                 /* default max_held */
 
 /* The two ends of a TCP connection, from the client's side: the same key
