@@ -82,15 +82,18 @@ void zt_text_trace(struct zt_outbuf *o, const struct zt_tree *tr)
 	for (int i = 0; i < t->n; i++) {
 		const struct zt_span *s = t->spans[i];
 		char target[ZT_TXN_TARGET_MAX], method[ZT_TXN_OP_MAX], cont[64];
-		int d = tr->depth[i] > 16 ? 16 : tr->depth[i];
+		int d = tr->depth[i] > 8 ? 8 : tr->depth[i];
 
 		sanitize(target, s->target, sizeof(target));
 		sanitize(method, s->method, sizeof(method));
 		sanitize(cont, s->container ? s->container : "?", sizeof(cont));
-		zt_outbuf_printf(o, "%c %*s%-14.14s %-6s %-7.7s %-*.*s %10.3f ms  self %10.3f ms  %3d\n",
+		/* Depth eats into the target, so the numbers stay in columns
+		 * (the line fits 100 columns up to depth 8). */
+		int tw = 24 - 2 * d < 8 ? 8 : 24 - 2 * d;
+
+		zt_outbuf_printf(o, "%c %*s%-14.14s %-6s %-7.7s %-*.*s %9.3f ms  self %9.3f ms  %3d\n",
 				 tr->on_cp[i] ? '*' : ' ', 2 * d, "", cont,
-				 s->kind == ZT_SPAN_SERVER ? "server" : "client", method,
-				 32 - 2 * d, 32 - 2 * d, target, s->duration_ns / 1e6,
-				 tr->self_ns[i] / 1e6, s->status);
+				 s->kind == ZT_SPAN_SERVER ? "server" : "client", method, tw, tw,
+				 target, s->duration_ns / 1e6, tr->self_ns[i] / 1e6, s->status);
 	}
 }
