@@ -34,9 +34,11 @@ BPF_HDRS   := $(wildcard bpf/*.h)
 
 # Pure userspace: no libbpf, unit-testable and fuzzable without root.
 LIB_SRCS   := $(filter-out user/main.c user/loader.c user/hooks.c user/drain.c user/tracefs.c,\
-		$(wildcard user/*.c user/proto/*.c user/output/*.c) user/tls/libs.c user/export/otlp_pb.c)
+		$(wildcard user/*.c user/proto/*.c user/output/*.c user/trace/*.c) user/tls/libs.c \
+		user/export/otlp_pb.c)
 BPF_USER   := user/loader.c user/hooks.c user/drain.c user/tracefs.c user/tls/attach.c
-USER_HDRS  := $(wildcard user/*.h user/proto/*.h user/output/*.h user/tls/*.h user/export/*.h) bpf/ztrace.h
+USER_HDRS  := $(wildcard user/*.h user/proto/*.h user/output/*.h user/tls/*.h user/trace/*.h \
+		user/export/*.h) bpf/ztrace.h
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/san/%,$(UNIT_SRCS))

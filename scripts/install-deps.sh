@@ -28,7 +28,7 @@ PKGS=(
 	openssl libssl-dev
 	libnghttp2-dev nghttp2-client nghttp2-server python3-grpcio python3-protobuf
 	redis-server redis-tools postgresql postgresql-client mariadb-server mariadb-client libmariadb-dev
-	dnsmasq-base bind9-dnsutils
+	dnsmasq-base bind9-dnsutils haproxy
 	libcurl4-openssl-dev nodejs
 )
 # npm: Debian's nodejs leaves it to its own package, NodeSource's bundles it

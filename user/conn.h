@@ -30,6 +30,18 @@ struct zt_conn {
 	uint8_t off_known;    /* bit per direction: next_off is meaningful */
 	uint32_t pid, tid;  /* of the latest event */
 	char comm[16];
+	/* Linking (trace/link.h): the order of its next transaction, and what
+	 * the request in flight was caused by. */
+	uint64_t txn_seq;
+	bool in_link_set;   /* its tuple is in the linker's connection set */
+	bool srv_open;      /* server: a request arrived, its answer has not left */
+	bool cli_busy;      /* client: a request left, its answer has not come */
+	bool seen_server;   /* a server transaction came out of it (role unknown) */
+	uint8_t open_weight; /* server: 2 for HTTP/2, whose streams share it: never certain */
+	uint8_t cli_local;  /* enum zt_link_local of the request in flight */
+	uint32_t open_pid, open_tid; /* server: where the open request was counted */
+	uint64_t open_seq;  /* server: txn_seq when the open request arrived */
+	uint64_t cli_parent_conn, cli_parent_seq;
 	struct zt_conn *lru_prev, *lru_next; /* most recent at the head */
 	void *proto;        /* parser state (zt_proto_get(proto_id)), owned by the tracer */
 };

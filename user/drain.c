@@ -104,6 +104,7 @@ int zt_drain_run(struct zt_run *r)
 			break;
 		}
 		err = 0;
+		zt_tracer_poll(r->tracer);
 		zt_outbuf_flush(r->out);
 		if (r->on_poll)
 			r->on_poll(r->poll_ctx);
@@ -128,6 +129,7 @@ int zt_drain_run(struct zt_run *r)
 	}
 	/* What is still in the ring was traced: it goes out before we stop. */
 	ring_buffer__consume(rb);
+	zt_tracer_flush(r->tracer);
 	zt_outbuf_flush(r->out);
 	ring_buffer__free(rb);
 	return err;
@@ -164,12 +166,23 @@ static void format_protos(const struct zt_tracer_stats *u, char *buf, int size)
 void zt_drain_summary(struct zt_run *r)
 {
 	struct drop_counts d;
-	char buf[512], pbuf[1024];
+	char buf[512], pbuf[1024 + 512];
 	uint64_t total;
+	const struct zt_link_stats *l = zt_tracer_link_stats(r->tracer);
+	int off;
 
 	read_drops(r, &d);
 	format_drops(&d, buf, sizeof(buf), &total);
-	format_protos(d.u, pbuf, sizeof(pbuf));
+	/* Linking: how parents were found, or why not (trace/link.h). */
+	off = snprintf(pbuf, 512,
+		       " links: linked_peer=%" PRIu64 " linked_local=%" PRIu64 " roots=%" PRIu64
+		       " no_peer=%" PRIu64 " ambiguous=%" PRIu64 " thread_pool=%" PRIu64
+		       " mismatch=%" PRIu64 " expired=%" PRIu64 " held_overflow=%" PRIu64
+		       " held_max=%" PRIu64 " traces=%" PRIu64,
+		       l->linked_peer, l->linked_local, l->roots, l->no_peer, l->ambiguous,
+		       l->thread_pool, l->mismatch, l->expired, l->held_overflow, l->held_max,
+		       l->traces);
+	format_protos(d.u, pbuf + off, sizeof(pbuf) - off);
 	fprintf(stderr,
 		"ztrace: summary: spans=%" PRIu64 " drops: %s quality: resyncs=%" PRIu64 " gaps=%" PRIu64
 		" orphan_responses=%" PRIu64 " requests_unseen=%" PRIu64 " unanswered=%" PRIu64 " unrecognised=%" PRIu64

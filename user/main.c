@@ -34,7 +34,7 @@ enum sel_kind { SEL_CGROUP, SEL_PID, SEL_CONTAINER };
 static struct {
 	struct { enum sel_kind kind; const char *arg; } sel[MAX_SELECTIONS];
 	int nsel;
-	bool all, json, verbose, no_tls, tls_per_process;
+	bool all, json, verbose, no_tls, tls_per_process, traces;
 	char *sel_rel[MAX_SELECTIONS]; /* each selection's cgroup, relative to the root */
 	double duration;
 	uint32_t capture_bytes, ringbuf_size, max_conns;
@@ -70,6 +70,7 @@ enum {
 	OPT_OTLP,
 	OPT_OTLP_JSON,
 	OPT_OTLP_QUEUE,
+	OPT_TRACES,
 };
 
 static const struct argp_option opts[] = {
@@ -93,6 +94,9 @@ static const struct argp_option opts[] = {
 	{ "otlp-json", OPT_OTLP_JSON, NULL, 0, "OTLP/HTTP JSON instead of protobuf", 0 },
 	{ "otlp-queue", OPT_OTLP_QUEUE, "N", 0,
 	  "Spans waiting for the collector at most (default 8192; more are dropped and counted)", 0 },
+	{ "traces", OPT_TRACES, NULL, 0,
+	  "Each finished trace as a tree with its critical path (text), or a trace record "
+	  "after its spans (--json)", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -135,6 +139,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		env.verbose = true;
+		break;
+	case OPT_TRACES:
+		env.traces = true;
 		break;
 	case OPT_NO_TLS:
 		env.no_tls = true;
@@ -364,8 +371,22 @@ static void print_span(void *ctx, struct zt_span *s)
 		zt_otlp_submit(otlp, s);
 	if (env.json)
 		zt_json_span(out, s);
-	else
+	else if (!env.traces)
 		zt_text_span(out, s);
+}
+
+static void print_trace(void *ctx, const struct zt_trace_out *t)
+{
+	struct zt_outbuf *out = ctx;
+	struct zt_tree tree;
+
+	if (zt_tree_analyse(&tree, t))
+		return;
+	if (env.json)
+		zt_json_trace(out, &tree);
+	else
+		zt_text_trace(out, &tree);
+	zt_tree_free(&tree);
 }
 
 int main(int argc, char **argv)
@@ -442,6 +463,7 @@ int main(int argc, char **argv)
 		.mono_to_unix = mono_to_unix_offset(),
 		.cgroup_root = root,
 		.on_span = print_span,
+		.on_trace = env.traces ? print_trace : NULL,
 		.ctx = &out,
 	};
 	if (bpf.tls && !(tls = zt_tls_new(zt_bpf_object(&bpf), "/proc", env.tls_per_process))) {
@@ -478,7 +500,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!env.json) {
+	if (!env.json && !env.traces) {
 		zt_text_header(&out);
 		zt_outbuf_flush(&out);
 	}

@@ -171,8 +171,10 @@ bool zt_span_from_txn(struct zt_span *s, const struct zt_conn *c, const struct z
 	s->flags = t->flags;
 	s->tls = c->tls;
 	zt_ids_fill(s->span_id, sizeof(s->span_id));
-	/* A server span continues the caller's trace when it says which. */
-	if (t->server && t->traceparent[0]) {
+	/* A span continues the trace its request names: the caller's, for a
+	 * server; for a client, the one its process was asked to carry on
+	 * (the linker keeps or drops that parent, trace/link.h). */
+	if (t->traceparent[0]) {
 		tp_ok = zt_traceparent_parse(t->traceparent, s->trace_id, s->parent_span_id);
 		s->has_parent = tp_ok;
 	}

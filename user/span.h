@@ -35,6 +35,9 @@ struct zt_span {
 	uint8_t span_id[8];
 	uint8_t parent_span_id[8];
 	bool has_parent;
+	/* Why a span has no parent (trace/link.h lists the values); NULL when
+	 * it has one, or when linking is not done. */
+	const char *no_parent;
 	bool tls;              /* the plaintext came from a TLS library */
 	uint32_t flags;        /* ZT_F_* */
 };

@@ -28,6 +28,8 @@ struct zt_tracer {
 	struct zt_cgroup_names *names;
 	struct zt_tracer_stats st;
 	struct zt_span span; /* reused: no allocation per span */
+	struct zt_linker *link;
+	uint64_t now_ns; /* the latest record's time: when a span was made */
 };
 
 struct emit_ctx {
@@ -39,18 +41,112 @@ static void emit_txn(void *ctx, const struct zt_txn *t)
 {
 	struct emit_ctx *e = ctx;
 	struct zt_tracer *tr = e->tr;
+	struct zt_conn *c = e->conn;
 	struct zt_span *s = &tr->span;
+	struct zt_link_info li = { .conn_id = c->id, .seq = c->txn_seq++ };
 
-	tr->st.proto[e->conn->proto_id].txns++;
-	if (!zt_span_from_txn(s, e->conn, t, tr->opts.mono_to_unix))
+	tr->st.proto[c->proto_id].txns++;
+	c->seen_server |= t->server;
+	if (!zt_span_from_txn(s, c, t, tr->opts.mono_to_unix))
 		tr->st.traceparent_bad++;
 	s->cgroup = "?";
 	s->container = "?";
 	if (tr->names)
 		zt_cgroup_names_get(tr->names, s->cgroup_id, &s->cgroup, &s->container);
 	tr->st.spans++;
-	if (tr->opts.on_span)
-		tr->opts.on_span(tr->opts.ctx, s);
+	/* The other end of a TCP connection counts its requests from the
+	 * same start only when both were seen from the handshake. */
+	if (c->in_link_set && (c->role == ZT_ROLE_SERVER) == t->server) {
+		li.has_tuple = true;
+		zt_link_tuple_make(&li.tuple, c->family, c->saddr, c->sport, c->daddr, c->dport,
+				   t->server, c->netns);
+		li.ord = t->stream ? (uint64_t)t->stream | 1ULL << 63 : li.seq;
+		li.peer_traced = zt_linker_conn_traced(tr->link, &li.tuple, !t->server);
+	}
+	if (!t->server) {
+		li.local = c->cli_local;
+		li.parent_conn = c->cli_parent_conn;
+		li.parent_seq = c->cli_parent_seq;
+	}
+	zt_linker_add(tr->link, s, &li, tr->now_ns);
+}
+
+static void srv_close(struct zt_tracer *tr, struct zt_conn *c)
+{
+	c->srv_open = false;
+	for (int i = 0; i < c->open_weight; i++)
+		zt_linker_srv_close(tr->link, c->open_pid, c->open_tid, c->id);
+}
+
+/* Which server request, if any, a client request is the consequence of:
+ * the requests open on the sending thread when it leaves (link.h). */
+static void track_requests(struct zt_tracer *tr, struct zt_conn *c, const struct zt_data_event *e)
+{
+	/* A connection whose handshake was missed is a server's once a
+	 * server transaction came out of it. */
+	bool server = c->role == ZT_ROLE_SERVER || (c->role == ZT_ROLE_UNKNOWN && c->seen_server);
+
+	if (server && c->ipproto != IPPROTO_UDP) {
+		if (e->dir == ZT_DIR_IN && !c->srv_open) {
+			c->srv_open = true;
+			c->open_pid = e->pid;
+			c->open_tid = e->tid;
+			c->open_seq = c->txn_seq;
+			/* HTTP/2 streams interleave on one connection: which
+			 * request is open is never certain, so it counts twice. */
+			c->open_weight = c->proto_id == ZT_PROTO_HTTP2 ? 2 : 1;
+			for (int i = 0; i < c->open_weight; i++)
+				zt_linker_srv_open(tr->link, e->pid, e->tid, c->id);
+		} else if (e->dir == ZT_DIR_OUT && c->srv_open) {
+			srv_close(tr, c);
+		}
+		return;
+	}
+	if (e->dir == ZT_DIR_IN) {
+		c->cli_busy = false;
+	} else if (!c->cli_busy) {
+		uint64_t pc = 0;
+		struct zt_conn *p;
+
+		c->cli_busy = true;
+		c->cli_local = zt_linker_local(tr->link, e->pid, e->tid, &pc);
+		if (c->cli_local == ZT_LOCAL_PARENT) {
+			p = zt_conn_table_lookup(tr->conns, pc);
+			if (p && p->srv_open) {
+				c->cli_parent_conn = pc;
+				c->cli_parent_seq = p->open_seq;
+			} else {
+				c->cli_local = ZT_LOCAL_ROOT;
+			}
+		}
+	}
+}
+
+static void link_tuple(const struct zt_conn *c, struct zt_link_tuple *t)
+{
+	zt_link_tuple_make(t, c->family, c->saddr, c->sport, c->daddr, c->dport,
+			   c->role == ZT_ROLE_SERVER, c->netns);
+}
+
+/* Its spans will not come (not parsed, or ciphertext only): its peer
+ * need not wait for them. */
+static void link_unset(struct zt_tracer *tr, struct zt_conn *c)
+{
+	struct zt_link_tuple t;
+
+	if (c->in_link_set) {
+		link_tuple(c, &t);
+		zt_linker_conn_del(tr->link, &t, c->role == ZT_ROLE_SERVER);
+		c->in_link_set = false;
+	}
+}
+
+/* A connection leaves the table: the linker forgets it. */
+static void conn_forget(struct zt_tracer *tr, struct zt_conn *c)
+{
+	if (c->srv_open)
+		srv_close(tr, c);
+	link_unset(tr, c);
 }
 
 static void *proto_stats(struct zt_tracer *tr, enum zt_proto_id id)
@@ -86,6 +182,7 @@ static void conn_evict(void *ctx, struct zt_conn *c)
 
 	tr->st.conn_evicted++;
 	conn_release(tr, c, c->last_ns, true);
+	conn_forget(tr, c);
 }
 
 static void conn_exit(void *ctx, struct zt_conn *c)
@@ -102,11 +199,20 @@ struct zt_tracer *zt_tracer_new(const struct zt_tracer_opts *opts)
 
 	if (!tr)
 		return NULL;
+	struct zt_link_opts lo = {
+		.wait_ns = opts->link_wait_ns,
+		.max_held = opts->link_max_held,
+		.on_span = opts->on_span,
+		.on_trace = opts->on_trace,
+		.ctx = opts->ctx,
+	};
+
 	tr->opts = *opts;
 	tr->conns = zt_conn_table_new(opts->max_conns ? opts->max_conns : 65536);
 	if (opts->cgroup_root)
 		tr->names = zt_cgroup_names_new(opts->cgroup_root);
-	if (!tr->conns || (opts->cgroup_root && !tr->names)) {
+	tr->link = zt_linker_new(&lo);
+	if (!tr->conns || !tr->link || (opts->cgroup_root && !tr->names)) {
 		zt_tracer_free(tr);
 		return NULL;
 	}
@@ -117,7 +223,9 @@ void zt_tracer_free(struct zt_tracer *tr)
 {
 	if (!tr)
 		return;
-	zt_conn_table_free(tr->conns, conn_exit, tr);
+	if (tr->conns)
+		zt_conn_table_free(tr->conns, conn_exit, tr);
+	zt_linker_free(tr->link);
 	zt_cgroup_names_free(tr->names);
 	free(tr);
 }
@@ -150,6 +258,16 @@ static void on_conn(struct zt_tracer *tr, const struct zt_conn_event *e)
 	c->ipproto = e->ipproto ? e->ipproto : IPPROTO_TCP;
 	c->cgroup_id = e->cgroup_id;
 	c->known = true;
+	/* Only a connection seen from its handshake has a known role and
+	 * counts its requests from the start, as its other end does. */
+	if (c->ipproto == IPPROTO_TCP && c->role != ZT_ROLE_UNKNOWN &&
+	    e->origin == ZT_ORIGIN_HANDSHAKE && !c->in_link_set) {
+		struct zt_link_tuple t;
+
+		link_tuple(c, &t);
+		zt_linker_conn_add(tr->link, &t, c->role == ZT_ROLE_SERVER);
+		c->in_link_set = true;
+	}
 }
 
 /* A TLS record header: content type 20-23, version 3.x. No HTTP/1 message
@@ -214,6 +332,7 @@ static bool proto_pick(struct zt_tracer *tr, struct zt_conn *c, const struct zt_
 		if (++c->detect_misses >= DETECT_TRIES) {
 			tr->st.unrecognised++;
 			c->ignored = true;
+			link_unset(tr, c);
 		}
 		return false;
 	}
@@ -265,6 +384,7 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 		c->off_known |= 1u << e->dir;
 		return;
 	}
+	track_requests(tr, c, e);
 	ops = zt_proto_get(c->proto_id);
 	pst = proto_stats(tr, c->proto_id);
 	ectx.tr = tr;
@@ -297,6 +417,7 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 		if (++c->parser_quits >= PARSER_QUITS_MAX) {
 			tr->st.unrecognised++;
 			c->ignored = true;
+			link_unset(tr, c);
 		}
 	}
 }
@@ -308,6 +429,7 @@ static void on_close(struct zt_tracer *tr, const struct zt_close_event *e)
 	if (!c)
 		return;
 	conn_release(tr, c, e->hdr.ts_ns, true);
+	conn_forget(tr, c);
 	zt_conn_table_remove(tr->conns, c);
 }
 
@@ -320,6 +442,8 @@ int zt_tracer_on_record(struct zt_tracer *tr, const void *data, size_t size)
 		return 0;
 	}
 	tr->st.records[h->type]++;
+	if (h->ts_ns > tr->now_ns)
+		tr->now_ns = h->ts_ns;
 	switch (h->type) {
 	case ZT_EV_CONN:
 		if (size < sizeof(struct zt_conn_event))
@@ -361,6 +485,7 @@ static bool udp_idle(void *ctx, struct zt_conn *c)
 		return false;
 	tr->st.udp_expired++;
 	conn_release(tr, c, c->last_ns, true);
+	conn_forget(tr, c);
 	return true;
 }
 
@@ -389,4 +514,27 @@ uint32_t zt_tracer_cgroup_names(const struct zt_tracer *tr)
 uint32_t zt_tracer_conns(const struct zt_tracer *tr)
 {
 	return zt_conn_table_count(tr->conns);
+}
+
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void zt_tracer_poll(struct zt_tracer *tr)
+{
+	zt_linker_expire(tr->link, mono_now());
+}
+
+void zt_tracer_flush(struct zt_tracer *tr)
+{
+	zt_linker_flush(tr->link);
+}
+
+const struct zt_link_stats *zt_tracer_link_stats(const struct zt_tracer *tr)
+{
+	return zt_linker_stats(tr->link);
 }

@@ -14,6 +14,7 @@
 #include "proto/http1.h"
 #include "proto/proto.h"
 #include "span.h"
+#include "trace/link.h"
 #include "ztrace.h"
 
 struct zt_tracer_stats {
@@ -42,6 +43,10 @@ struct zt_tracer_opts {
 	int64_t mono_to_unix;     /* add to kernel timestamps for unix ns */
 	const char *cgroup_root;  /* cgroup2 mount, for names; NULL: no names */
 	void (*on_span)(void *ctx, struct zt_span *s);
+	/* Each finished trace, after its spans (may be NULL). */
+	void (*on_trace)(void *ctx, const struct zt_trace_out *t);
+	uint64_t link_wait_ns;    /* 0: ZT_LINK_WAIT_NS */
+	uint32_t link_max_held;   /* 0: ZT_LINK_MAX_HELD */
 	/* A traced process exec'd or was forked (may be NULL): a chance to find
 	 * its TLS library. */
 	void (*on_exec)(void *exec_ctx, uint32_t pid, bool forked);
@@ -67,5 +72,10 @@ void zt_tracer_tick(struct zt_tracer *tr);
 /* UDP sockets without a datagram for 30 s before `now_ns` (CLOCK_MONOTONIC,
  * as the records' timestamps) are settled by their parser and removed. */
 void zt_tracer_expire_udp(struct zt_tracer *tr, uint64_t now_ns);
+/* After every drain: spans whose links waited long enough go out. */
+void zt_tracer_poll(struct zt_tracer *tr);
+/* Spans held for linking go out now, as they stand (at exit). */
+void zt_tracer_flush(struct zt_tracer *tr);
+const struct zt_link_stats *zt_tracer_link_stats(const struct zt_tracer *tr);
 
 #endif

@@ -153,9 +153,11 @@ static void test_client_span_ipv6_and_traceparent(void)
 	CHECK_EQ_INT(spans[0].kind, ZT_SPAN_CLIENT);
 	CHECK_EQ_STR(spans[0].peer, "[fd00::1]:8080");
 	CHECK_EQ_INT(spans[0].bytes_out > 0, 1);
-	/* A client span starts a trace of its own: the header names its parent's
-	 * peer, which only the server side continues. */
-	CHECK(!spans[0].has_parent);
+	/* A client span its process sent without serving a request keeps the
+	 * trace and parent its request names (trace/link.h). */
+	CHECK(spans[0].has_parent);
+	CHECK_EQ_INT(spans[0].trace_id[0], 0x0a);
+	CHECK_EQ_INT(spans[0].parent_span_id[7], 0x31);
 	zt_tracer_free(tr);
 
 	tr = new_tracer(16);

@@ -141,6 +141,8 @@ void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 		put_hex(o, s->parent_span_id, 8);
 	else
 		zt_outbuf_puts(o, "\"\"");
+	if (s->no_parent && !s->has_parent)
+		zt_outbuf_printf(o, ",\"no_parent\":\"%s\"", s->no_parent);
 	put_key(o, ",\"flags\":[");
 	for (uint32_t bit = 1, first = 1; bit; bit <<= 1) {
 		const char *name;
@@ -151,4 +153,41 @@ void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 		first = 0;
 	}
 	zt_outbuf_puts(o, "]}\n");
+}
+
+void zt_json_trace(struct zt_outbuf *o, const struct zt_tree *tr)
+{
+	const struct zt_trace_out *t = tr->t;
+	char verdict[1024];
+
+	if (t->n <= 0)
+		return;
+	zt_outbuf_puts(o, "{\"type\":\"trace\",\"trace_id\":");
+	put_hex(o, t->spans[0]->trace_id, 16);
+	zt_outbuf_printf(o, ",\"duration_ns\":%" PRIu64 ",\"spans\":[", tr->duration_ns);
+	for (int i = 0; i < t->n; i++) {
+		if (i)
+			zt_outbuf_puts(o, ",");
+		put_hex(o, t->spans[i]->span_id, 8);
+	}
+	zt_outbuf_puts(o, "],\"self_ns\":[");
+	for (int i = 0; i < t->n; i++)
+		zt_outbuf_printf(o, "%s%" PRIu64, i ? "," : "", tr->self_ns[i]);
+	zt_outbuf_puts(o, "],\"critical_path\":[");
+	for (int k = 0; k < tr->ncp; k++) {
+		if (k)
+			zt_outbuf_puts(o, ",");
+		put_hex(o, t->spans[tr->cp[k]]->span_id, 8);
+	}
+	zt_outbuf_puts(o, "],\"by_container\":{");
+	for (int b = 0; b < tr->nby; b++) {
+		if (b)
+			zt_outbuf_puts(o, ",");
+		zt_json_string(o, tr->by[b].container);
+		zt_outbuf_printf(o, ":%" PRIu64, tr->by[b].ns);
+	}
+	zt_tree_verdict(tr, verdict, sizeof(verdict));
+	zt_outbuf_puts(o, "},\"verdict\":");
+	zt_json_string(o, verdict);
+	zt_outbuf_puts(o, "}\n");
 }

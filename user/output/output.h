@@ -5,12 +5,19 @@
 
 #include "../outbuf.h"
 #include "../span.h"
+#include "../trace/tree.h"
 
 /* JSON lines: one object per span, the public field names of README.md. */
 void zt_json_span(struct zt_outbuf *o, const struct zt_span *s);
 /* Appends s as a JSON string literal, escaping what JSON requires and
  * replacing bytes that are not valid UTF-8 (targets come from the wire). */
 void zt_json_string(struct zt_outbuf *o, const char *s);
+
+/* A finished trace, analysed: {"type":"trace",...} (README.md). */
+void zt_json_trace(struct zt_outbuf *o, const struct zt_tree *tr);
+/* The trace as an indented tree, the critical path marked '*', and the
+ * verdict. */
+void zt_text_trace(struct zt_outbuf *o, const struct zt_tree *tr);
 
 /* Text: a header, then one aligned line per span. */
 void zt_text_header(struct zt_outbuf *o);

@@ -61,3 +61,39 @@ void zt_text_span(struct zt_outbuf *o, const struct zt_span *s)
 			 s->kind == ZT_SPAN_SERVER ? "server" : "client",
 			 s->duration_ns / 1e6, s->status, method, target, s->peer, flags);
 }
+
+void zt_text_trace(struct zt_outbuf *o, const struct zt_tree *tr)
+{
+	const struct zt_trace_out *t = tr->t;
+	char verdict[1024], clean[1024];
+	static const char hex[] = "0123456789abcdef";
+	char id[33];
+
+	if (t->n <= 0)
+		return;
+	for (int i = 0; i < 16; i++) {
+		id[2 * i] = hex[t->spans[0]->trace_id[i] >> 4];
+		id[2 * i + 1] = hex[t->spans[0]->trace_id[i] & 15];
+	}
+	id[32] = '\0';
+	zt_tree_verdict(tr, verdict, sizeof(verdict));
+	sanitize(clean, verdict, sizeof(clean));
+	zt_outbuf_printf(o, "trace %s  %s\n", id, clean);
+	for (int i = 0; i < t->n; i++) {
+		const struct zt_span *s = t->spans[i];
+		char target[ZT_TXN_TARGET_MAX], method[ZT_TXN_OP_MAX], cont[64];
+		int d = tr->depth[i] > 8 ? 8 : tr->depth[i];
+
+		sanitize(target, s->target, sizeof(target));
+		sanitize(method, s->method, sizeof(method));
+		sanitize(cont, s->container ? s->container : "?", sizeof(cont));
+		/* Depth eats into the target, so the numbers stay in columns
+		 * (the line fits 100 columns up to depth 8). */
+		int tw = 24 - 2 * d < 8 ? 8 : 24 - 2 * d;
+
+		zt_outbuf_printf(o, "%c %*s%-14.14s %-6s %-7.7s %-*.*s %9.3f ms  self %9.3f ms  %3d\n",
+				 tr->on_cp[i] ? '*' : ' ', 2 * d, "", cont,
+				 s->kind == ZT_SPAN_SERVER ? "server" : "client", method, tw, tw,
+				 target, s->duration_ns / 1e6, tr->self_ns[i] / 1e6, s->status);
+	}
+}
