@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../flags.h"
+#include "../utf8.h"
 #include "otlp_pb.h"
 
 enum { WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2 };
@@ -442,30 +443,6 @@ static __attribute__((format(printf, 2, 3))) void jprintf(struct zt_otlp_buf *b,
 }
 
 /* Valid UTF-8 passes; control bytes are escaped; invalid bytes become U+FFFD. */
-static int utf8_len(const unsigned char *s)
-{
-	int n, i;
-	uint32_t cp;
-
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 static void jstr(struct zt_otlp_buf *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -486,7 +463,7 @@ static void jstr(struct zt_otlp_buf *b, const char *str)
 			put(b, esc, 2);
 		} else if (*s < 0x20) {
 			jprintf(b, "\\u%04x", *s++);
-		} else if ((n = utf8_len(s))) {
+		} else if ((n = zt_utf8_len(s))) {
 			put(b, s, n);
 			s += n;
 		} else {

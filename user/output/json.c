@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "../flags.h"
+#include "../utf8.h"
 #include "output.h"
 
 int zt_format_iso8601(uint64_t unix_ns, char *buf, int size)
@@ -22,33 +23,6 @@ int zt_format_iso8601(uint64_t unix_ns, char *buf, int size)
 		last_sec = sec;
 	}
 	return snprintf(buf, size, "%s.%06uZ", prefix, (unsigned)(unix_ns % 1000000000ULL / 1000));
-}
-
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static int utf8_len(const unsigned char *s)
-{
-	int n, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
 }
 
 void zt_json_string(struct zt_outbuf *o, const char *str)
@@ -73,7 +47,7 @@ void zt_json_string(struct zt_outbuf *o, const char *str)
 			zt_outbuf_printf(o, "\\u%04x", *s);
 			s++;
 		} else {
-			int n = utf8_len(s);
+			int n = zt_utf8_len(s);
 
 			if (n) {
 				zt_outbuf_put(o, (const char *)s, n);
