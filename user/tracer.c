@@ -242,6 +242,18 @@ static struct zt_conn *conn_get(struct zt_tracer *tr, uint64_t id, uint64_t ts)
 	return c;
 }
 
+/*
+ * The connection's cgroup, named now: a span is named when it ends, and a
+ * short-lived container can be gone by then (its name stays cached until
+ * the next prune, every few seconds).
+ */
+static void cgroup_seen(struct zt_tracer *tr, struct zt_conn *c, uint64_t cgroup_id)
+{
+	if (c->cgroup_id != cgroup_id && tr->names)
+		zt_cgroup_names_get(tr->names, cgroup_id, NULL, NULL);
+	c->cgroup_id = cgroup_id;
+}
+
 static void on_conn(struct zt_tracer *tr, const struct zt_conn_event *e)
 {
 	struct zt_conn *c = conn_get(tr, e->hdr.conn_id, e->hdr.ts_ns);
@@ -256,7 +268,7 @@ static void on_conn(struct zt_tracer *tr, const struct zt_conn_event *e)
 	c->netns = e->netns;
 	c->role = e->role;
 	c->ipproto = e->ipproto ? e->ipproto : IPPROTO_TCP;
-	c->cgroup_id = e->cgroup_id;
+	cgroup_seen(tr, c, e->cgroup_id);
 	c->known = true;
 	/* Only a connection seen from its handshake has a known role and
 	 * counts its requests from the start, as its other end does. */
@@ -374,7 +386,7 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 		return;
 	c->pid = e->pid;
 	c->tid = e->tid;
-	c->cgroup_id = e->cgroup_id;
+	cgroup_seen(tr, c, e->cgroup_id);
 	memcpy(c->comm, e->comm, sizeof(c->comm));
 	c->comm[sizeof(c->comm) - 1] = '\0';
 	if (!c->proto && !proto_pick(tr, c, e)) {

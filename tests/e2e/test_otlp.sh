@@ -113,9 +113,17 @@ test_otlp_protobuf_fields() {
 	ztrace_stop
 
 	assert_eq "ztrace's spans" 12 "$(jcount "$ZT_OUT")"
-	assert_eq "server spans with the traceparent's parent" 1 \
-		"$(jcount "$ZT_OUT" '.kind == "server" and .parent_span_id == "00f067aa0ba902b7" and
+	# curl's span takes the header's parent; nginx's, linked, curl's span.
+	assert_eq "client spans with the traceparent's parent" 1 \
+		"$(jcount "$ZT_OUT" '.kind == "client" and .parent_span_id == "00f067aa0ba902b7" and
 			.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"')"
+	assert_eq "server spans in the traceparent's trace, under curl's span" 1 \
+		"$(jq -s '[.[] | select(.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736")] as $t |
+			[$t[] | select(.kind == "server" and .parent_span_id == ($t[] | select(.kind == "client") | .span_id))] |
+			length' "$ZT_OUT")"
+	assert_eq "linked pairs (server span under its client span)" 6 \
+		"$(jq -s '[.[] | select(.kind == "client") | .span_id] as $c |
+			[.[] | select(.kind == "server" and (.parent_span_id as $p | $c | index($p)))] | length' "$ZT_OUT")"
 	assert_eq "spans received" 12 "$(otlp_rx_spans)"
 	otlp_assert_requests application/x-protobuf
 	otlp_compare
