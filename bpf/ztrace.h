@@ -40,6 +40,8 @@ enum zt_event_type {
 			  * expires idle UDP sockets) */
 	ZT_EV_EXEC = 4,  /* a traced process exec'd or was forked: userspace looks
 			  * for TLS libraries */
+	ZT_EV_CGROUP = 5, /* a cgroup2 directory was made: its name, in case it is
+			   * gone before userspace reads its other records */
 	ZT_EV_TYPES,
 };
 
@@ -84,6 +86,9 @@ enum zt_counter {
 	ZT_CNT_RETPROBE_MISSED,   /* a call whose return probe never fired (kretprobe
 				   * maxactive, a uretprobe's stack of returns): its record
 				   * is lost */
+	ZT_CNT_RB_FULL_CGROUP,    /* ring buffer full: cgroup record lost (a short-lived
+				   * container may show as "?") */
+	ZT_CNT_EV_CGROUP,
 	ZT_CNT_MAX,
 };
 
@@ -144,6 +149,16 @@ struct zt_exec_event {
 	__u8 pad[3];
 };
 
+/* Paths longer than this are cut (userspace then names the cgroup by a
+ * walk, if it still exists). */
+#define ZT_CGROUP_EV_PATH 256
+
+struct zt_cgroup_event {
+	struct zt_event_hdr hdr;  /* conn_id 0 */
+	__u64 cgroup_id;
+	char path[ZT_CGROUP_EV_PATH]; /* from the cgroup2 root: "/a/b", NUL-terminated */
+};
+
 /* Per-socket state kept by the kernel side (BPF_MAP_TYPE_SK_STORAGE). */
 struct zt_sock {
 	__u64 conn_id;   /* 0 until the conn record went out */
@@ -172,5 +187,6 @@ ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 8 + 16 + 8 + 8 + 16);
 ZT_ABI_ASSERT(sizeof(struct zt_close_event) == 24);
 ZT_ABI_ASSERT(sizeof(struct zt_exec_event) == 40);
 ZT_ABI_ASSERT(sizeof(struct zt_sock) == 72);
+ZT_ABI_ASSERT(sizeof(struct zt_cgroup_event) == 24 + 8 + ZT_CGROUP_EV_PATH);
 
 #endif

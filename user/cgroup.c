@@ -31,6 +31,10 @@
 #define SHORT_ID_LEN 12
 #define FULL_ID_LEN 64
 #define RESCAN_INTERVAL_NS 1000000000LL
+/* A pruned name is freed this long after it left the cache: spans named
+ * before hold its pointers while the linker keeps them (at most 4 x
+ * ZT_LINK_WAIT_NS = 8 s by default). */
+#define NAMES_FREE_DELAY_NS (20LL * 1000000000LL)
 #define DOCKER_CONTAINERS "/var/lib/docker/containers"
 #define DOCKER_MAX_CONTAINERS 10000
 #define DOCKER_CONFIG_MAX (1 << 20)
@@ -900,6 +904,13 @@ struct name_ent {
 	uint32_t gen;    /* the walk that last saw it (see prune) */
 };
 
+/* A name out of the cache, its memory not yet freed (NAMES_FREE_DELAY_NS). */
+struct name_grave {
+	struct name_grave *next;
+	char *relpath;
+	int64_t free_at_ns;
+};
+
 struct zt_cgroup_names {
 	char *root;
 	struct name_ent *slots;
@@ -909,7 +920,18 @@ struct zt_cgroup_names {
 	uint32_t gen;     /* walks so far */
 	int64_t last_rescan_ns;
 	bool rescanned;
+	/* Oldest first; bounded by what one prune interval plus the delay can
+	 * bring (each entry was one of at most NAMES_MAX cached names). */
+	struct name_grave *graves, **graves_tail;
 };
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static uint32_t hash64(uint64_t x)
 {
@@ -946,39 +968,45 @@ static int names_grow(struct zt_cgroup_names *n)
 	return 0;
 }
 
-/* Known ids keep their first name: callers hold pointers to it. */
-static int on_named_dir(void *ctx, const struct walk_ent *e)
+/* `rel`: "/" for the root, else a path without a leading slash. */
+static void names_add(struct zt_cgroup_names *n, uint64_t id, const char *rel)
 {
-	struct zt_cgroup_names *n = ctx;
 	char container[ZT_CONTAINER_NAME_MAX];
-	const char *rel = *e->rel ? e->rel : "/";
 	size_t rlen = strlen(rel), clen;
 	struct name_ent *s;
 	char *buf;
 
-	if (!e->ino)
-		return 0;
-	s = names_slot(n, e->ino);
-	if (s->id) {
-		s->gen = n->gen;
-		return 0;
-	}
 	if (n->count >= NAMES_MAX) {
 		n->dropped++;
-		return 0;
+		return;
 	}
 	if ((n->count + 1) * 2 > n->mask + 1 && names_grow(n))
-		return 0;
-	zt_cgroup_container_name(e->rel, container, sizeof(container));
+		return;
+	zt_cgroup_container_name(strcmp(rel, "/") ? rel : "", container, sizeof(container));
 	clen = strlen(container);
 	buf = malloc(rlen + clen + 2);
 	if (!buf)
-		return 0;
+		return;
 	memcpy(buf, rel, rlen + 1);
 	memcpy(buf + rlen + 1, container, clen + 1);
-	s = names_slot(n, e->ino);
-	*s = (struct name_ent){ e->ino, buf, buf + rlen + 1, n->gen };
+	s = names_slot(n, id);
+	*s = (struct name_ent){ id, buf, buf + rlen + 1, n->gen };
 	n->count++;
+}
+
+/* Known ids keep their first name: callers hold pointers to it. */
+static int on_named_dir(void *ctx, const struct walk_ent *e)
+{
+	struct zt_cgroup_names *n = ctx;
+	struct name_ent *s;
+
+	if (!e->ino)
+		return 0;
+	s = names_slot(n, e->ino);
+	if (s->id)
+		s->gen = n->gen;
+	else
+		names_add(n, e->ino, *e->rel ? e->rel : "/");
 	return 0;
 }
 
@@ -995,15 +1023,45 @@ struct zt_cgroup_names *zt_cgroup_names_new(const char *root)
 		return NULL;
 	}
 	n->mask = 1023;
+	n->graves_tail = &n->graves;
 	/* An unreadable root is not fatal: ids will just show as "?". */
 	walk(n->root, on_named_dir, n);
 	return n;
+}
+
+/* Frees the graves due by `now` (all of them with INT64_MAX). */
+static void graves_free(struct zt_cgroup_names *n, int64_t now)
+{
+	struct name_grave *g;
+
+	while ((g = n->graves) && g->free_at_ns <= now) {
+		n->graves = g->next;
+		free(g->relpath);
+		free(g);
+	}
+	if (!n->graves)
+		n->graves_tail = &n->graves;
+}
+
+/* Out of the cache now, freed later: a span may still point at it. */
+static void grave_add(struct zt_cgroup_names *n, char *relpath, int64_t now)
+{
+	struct name_grave *g = malloc(sizeof(*g));
+
+	if (!g) {
+		/* Leaked rather than freed under a reader. */
+		return;
+	}
+	*g = (struct name_grave){ NULL, relpath, now + NAMES_FREE_DELAY_NS };
+	*n->graves_tail = g;
+	n->graves_tail = &g->next;
 }
 
 void zt_cgroup_names_free(struct zt_cgroup_names *n)
 {
 	if (!n)
 		return;
+	graves_free(n, INT64_MAX);
 	if (n->slots)
 		for (uint32_t i = 0; i <= n->mask; i++)
 			free(n->slots[i].relpath);
@@ -1016,7 +1074,9 @@ void zt_cgroup_names_prune(struct zt_cgroup_names *n)
 {
 	struct name_ent *old = n->slots, *s;
 	uint32_t size = n->mask + 1;
+	int64_t now = mono_ns();
 
+	graves_free(n, now);
 	n->gen++;
 	if (walk(n->root, on_named_dir, n) < 0)
 		return; /* an unreadable tree proves nothing gone */
@@ -1031,7 +1091,7 @@ void zt_cgroup_names_prune(struct zt_cgroup_names *n)
 		if (!old[i].id)
 			continue;
 		if (old[i].gen != n->gen) {
-			free(old[i].relpath);
+			grave_add(n, old[i].relpath, now);
 			continue;
 		}
 		*names_slot(n, old[i].id) = old[i];
@@ -1049,11 +1109,8 @@ uint32_t zt_cgroup_names_count(const struct zt_cgroup_names *n)
  * walk per second, not one per event. */
 static bool may_rescan(struct zt_cgroup_names *n)
 {
-	struct timespec ts;
-	int64_t now;
+	int64_t now = mono_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	if (n->rescanned && now - n->last_rescan_ns < RESCAN_INTERVAL_NS)
 		return false;
 	n->rescanned = true;
@@ -1121,4 +1178,21 @@ int zt_cgroup_names_get(struct zt_cgroup_names *n, uint64_t id,
 	if (container)
 		*container = s->container;
 	return 0;
+}
+
+int zt_cgroup_names_learn(struct zt_cgroup_names *n, uint64_t id, const char *path)
+{
+	if (!id || names_slot(n, id)->id)
+		return 0;
+	/* The kernel's own view first: the path the kernel reports is from
+	 * the hierarchy's root, ours from where the hierarchy is mounted
+	 * (they differ inside a cgroup namespace). */
+	if (!name_by_handle(n, id))
+		return 0;
+	while (*path == '/')
+		path++;
+	if (!*path)
+		return -EINVAL;
+	names_add(n, id, path);
+	return names_slot(n, id)->id ? 0 : -ENOSPC;
 }

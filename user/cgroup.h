@@ -116,9 +116,16 @@ void zt_cgroup_names_prune(struct zt_cgroup_names *n);
 /* Names held. */
 uint32_t zt_cgroup_names_count(const struct zt_cgroup_names *n);
 /*
+ * A cgroup the kernel just created (the cgroup_mkdir tracepoint), `path`
+ * from its hierarchy's root ("/ztrace-test/pong"): named now, so that a
+ * container gone before its records are read still has its name. Returns 0
+ * or a negative errno (cache full, empty path).
+ */
+int zt_cgroup_names_learn(struct zt_cgroup_names *n, uint64_t id, const char *path);
+/*
  * Relative path (e.g. "ztrace-test/pong"; "/" for the root itself) and
- * container name for `id`. Pointers stay valid until the next call to
- * zt_cgroup_names_prune or zt_cgroup_names_free.
+ * container name for `id`. Pointers stay valid for NAMES_FREE_DELAY_NS
+ * (20 s) after the prune that drops the name, and until zt_cgroup_names_free.
  * Returns 0, or -ENOENT for unknown ids, which get "?" / "?" after a rescan
  * fails to find them (or when a rescan ran less than a second ago).
  */

@@ -187,16 +187,16 @@ void zt_drain_summary(struct zt_run *r)
 		"ztrace: summary: spans=%" PRIu64 " drops: %s quality: resyncs=%" PRIu64 " gaps=%" PRIu64
 		" orphan_responses=%" PRIu64 " requests_unseen=%" PRIu64 " unanswered=%" PRIu64 " unrecognised=%" PRIu64
 		" traceparent_bad=%" PRIu64 " conn_untracked=%" PRIu64 " payload_unreadable=%" PRIu64
-		" records: conn=%" PRIu64 " data=%" PRIu64 " close=%" PRIu64
-		" state: conns_open=%u cgroup_names=%u udp_expired=%" PRIu64
+		" records: conn=%" PRIu64 " data=%" PRIu64 " close=%" PRIu64 " cgroup=%" PRIu64
+		" state: conns_open=%u cgroup_names=%u cgroup_lost=%" PRIu64 " udp_expired=%" PRIu64
 		" tls: conns=%" PRIu64 " opaque=%" PRIu64 " files=%u procs=%u scans=%" PRIu64
 		" scans_dropped=%" PRIu64 " exec_lost=%" PRIu64 "%s\n",
 		d.u->spans, buf, d.u->http1.resyncs, d.u->gaps, d.u->http1.orphan_responses,
 		d.u->http1.requests_unseen,
 		d.u->http1.unanswered, d.u->unrecognised, d.u->traceparent_bad, d.u->conn_untracked,
 		d.k[ZT_CNT_READ_USER_FAIL], d.u->records[ZT_EV_CONN], d.u->records[ZT_EV_DATA],
-		d.u->records[ZT_EV_CLOSE], zt_tracer_conns(r->tracer),
-		zt_tracer_cgroup_names(r->tracer), d.u->udp_expired, d.u->tls_conns, d.u->tls_opaque,
+		d.u->records[ZT_EV_CLOSE], d.u->records[ZT_EV_CGROUP], zt_tracer_conns(r->tracer),
+		zt_tracer_cgroup_names(r->tracer), d.k[ZT_CNT_RB_FULL_CGROUP], d.u->udp_expired, d.u->tls_conns, d.u->tls_opaque,
 		r->tls ? r->tls->files : 0, r->tls ? r->tls->procs : 0, r->tls ? r->tls->scans : 0,
 		r->tls ? r->tls->scans_dropped : 0, d.k[ZT_CNT_RB_FULL_EXEC], pbuf);
 }

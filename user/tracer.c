@@ -479,6 +479,19 @@ int zt_tracer_on_record(struct zt_tracer *tr, const void *data, size_t size)
 			tr->opts.on_exec(tr->opts.exec_ctx, x->pid, x->forked);
 		}
 		return 0;
+	case ZT_EV_CGROUP:
+		if (size < sizeof(struct zt_cgroup_event))
+			break;
+		if (tr->names) {
+			const struct zt_cgroup_event *g = data;
+			char path[ZT_CGROUP_EV_PATH];
+
+			/* Terminated here: the record is untrusted input. */
+			memcpy(path, g->path, sizeof(path));
+			path[sizeof(path) - 1] = '\0';
+			zt_cgroup_names_learn(tr->names, g->cgroup_id, path);
+		}
+		return 0;
 	}
 	tr->st.bad_records++;
 	return 0;

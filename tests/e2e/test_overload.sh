@@ -111,11 +111,9 @@ PY
 	assert_eq "spans (no request was made)" 0 "$(grep -c '' "$out")"
 }
 
-# --all while 100 containers are made, called once (a one-shot server and
-# curl, both inside) and destroyed, ten at a time: each exchange is a server
-# and a client span of its own container, and the dead cgroups' names go.
-test_container_churn() {
-	local out=$ZT_TMP/spans.json i j name ip bad=0 live
+# A one-shot HTTP server: binds ADDR:8000, touches FILE when listening,
+# answers one request and exits.
+zt_once_server() {
 	cat >"$ZT_TMP/once.py" <<'PY'
 import socket, sys
 l = socket.socket()
@@ -128,6 +126,14 @@ c.recv(65536)
 c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
 c.close()
 PY
+}
+
+# --all while 100 containers are made, called once (a one-shot server and
+# curl, both inside) and destroyed, ten at a time: each exchange is a server
+# and a client span of its own container, and the dead cgroups' names go.
+test_container_churn() {
+	local out=$ZT_TMP/spans.json i j name ip bad=0 live
+	zt_once_server
 	ztrace_start "$out" --all
 	local t0=$SECONDS
 	for ((i = 0; i < 100; i += 10)); do
@@ -164,6 +170,38 @@ PY
 	names=$(zt_summary_get cgroup_names)
 	[ "$names" -le "$live" ] || fail "ztrace still names $names cgroups; $live exist"
 	pass "cgroup names held ($names) <= cgroups that exist ($live)"
+}
+
+# Containers made, called and destroyed while ztrace reads nothing (stopped
+# with SIGSTOP, its records waiting in the ring buffer): their directories
+# are gone when it reads their records, so only the kernel's cgroup_mkdir
+# record can name them. Every span still names its container.
+test_container_gone_before_read() {
+	local out=$ZT_TMP/spans.json j ip bad=0
+	zt_once_server
+	ztrace_start "$out" --all
+	kill -STOP "$ZT_PID"
+	for ((j = 0; j < 5; j++)); do
+		ip=$ZT_NET4.$((j + 2))
+		ct_create "g$j" "$ip"
+		ct_bg "g$j" sh -c "$ZT_PY $ZT_TMP/once.py $ip $ZT_TMP/up.$j & while [ ! -e $ZT_TMP/up.$j ]; do sleep 0.02; done; curl -sS -o /dev/null http://$ip:8000/g$j; wait"
+	done
+	for ((j = 0; j < 5; j++)); do
+		zt_wait_for 20 "container g$j's exchange" zt_cg_empty "$(ct_cgroup "g$j")"
+		ct_destroy "g$j"
+		[ ! -d "$ZT_CG2/ztrace-test/g$j" ] || fail "g$j's cgroup is still there"
+	done
+	kill -CONT "$ZT_PID"
+	ztrace_stop
+	for ((j = 0; j < 5; j++)); do
+		if [ "$(jcount "$out" ".cgroup == \"ztrace-test/g$j\" and .target == \"/g$j\"")" != 2 ]; then
+			bad=$((bad + 1))
+			zt_log "container g$j: $(jq -c "select(.target == \"/g$j\") | [.kind, .cgroup]" "$out" | paste -sd' ')"
+		fi
+	done
+	assert_eq "containers gone before ztrace read them, without both spans named" 0 "$bad"
+	[ "$(zt_summary_get cgroup)" -ge 5 ] || fail "cgroup records: $(zt_summary_get cgroup), expected >= 5"
+	pass "cgroup records: $(zt_summary_get cgroup)"
 }
 
 # kill -9 leaves nothing behind: no BPF program or map of ours, nothing

@@ -509,12 +509,47 @@ static void test_names_live(void)
 
 	rmdir(b);
 	rmdir(a);
-	/* Gone cgroups are forgotten by the next prune, live ones kept. */
+	/* Gone cgroups are forgotten by the next prune, live ones kept; a
+	 * span named before still reads its name (ASan would see a free). */
 	zt_cgroup_names_prune(n);
 	CHECK_EQ_INT(zt_cgroup_names_count(n), before - 2);
+	CHECK_EQ_STR(cont, "deeper");
 	CHECK_EQ_INT(zt_cgroup_names_get(n, ida, &rel, &cont), -ENOENT);
 	CHECK_EQ_INT(zt_cgroup_names_get(n, zt_cgroup_id(live), &rel, &cont), 0);
 	CHECK_EQ_STR(rel, "/");
+	zt_cgroup_names_free(n);
+}
+
+/* Names from the kernel's cgroup_mkdir record: for a cgroup already gone
+ * (no directory, no handle), the path the record carried. */
+static void test_names_learn(void)
+{
+	struct zt_cgroup_names *n = zt_cgroup_names_new(root);
+	const char *rel, *cont;
+	const uint64_t gone = (1ULL << 61) + 7;
+
+	CHECK(n != NULL);
+	if (!n)
+		return;
+	CHECK_EQ_INT(zt_cgroup_names_learn(n, gone, "/system.slice/docker-" ID_DOCKER1 ".scope"), 0);
+	CHECK_EQ_INT(zt_cgroup_names_get(n, gone, &rel, &cont), 0);
+	CHECK_EQ_STR(rel, "system.slice/docker-" ID_DOCKER1 ".scope");
+	CHECK_EQ_STR(cont, "abc123400000");
+	/* Known ids keep their first name. */
+	CHECK_EQ_INT(zt_cgroup_names_learn(n, gone, "/other"), 0);
+	CHECK_EQ_INT(zt_cgroup_names_get(n, gone, &rel, &cont), 0);
+	CHECK_EQ_STR(rel, "system.slice/docker-" ID_DOCKER1 ".scope");
+	/* A path cut by the kernel side arrives empty: nothing to learn. */
+	CHECK_EQ_INT(zt_cgroup_names_learn(n, gone + 1, ""), -EINVAL);
+	CHECK_EQ_INT(zt_cgroup_names_learn(n, gone + 1, "/"), -EINVAL);
+	CHECK_EQ_INT(zt_cgroup_names_learn(n, 0, "/x"), 0);
+	CHECK_EQ_INT(zt_cgroup_names_get(n, 0, &rel, &cont), -ENOENT);
+	/* Not in the tree: the next prune drops it, its pointers stay
+	 * readable for a while. */
+	CHECK_EQ_INT(zt_cgroup_names_get(n, gone, &rel, &cont), 0);
+	zt_cgroup_names_prune(n);
+	CHECK_EQ_STR(cont, "abc123400000");
+	CHECK(zt_cgroup_names_get(n, gone, NULL, NULL) == -ENOENT);
 	zt_cgroup_names_free(n);
 }
 
@@ -580,6 +615,7 @@ int main(void)
 	test_resolve_container();
 	test_container_name();
 	test_names();
+	test_names_learn();
 	test_names_many();
 	test_names_live();
 	test_v1_pick();
