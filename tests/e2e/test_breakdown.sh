@@ -175,4 +175,22 @@ test_accept_wait() {
 	within "accept_wait" "$want" "$(jvals "$f" "$sel" .accept_wait_ns)"
 }
 
+# --no-sched: the scheduler hooks are not loaded (the start line says so)
+# and spans carry no cpu/runq figures rather than made-up ones.
+test_no_sched() {
+	local f=$ZT_TMP/spans.json
+	ct_create app "$ZT_NET4.2"
+	ct_create cli "$ZT_NET4.3"
+	app_start app "$ZT_NET4.2" cpu 20
+	ztrace_start "$f" --container app --container cli --no-sched
+	assert_match "start line" 'sched=off' "$(grep -m1 '^ztrace: tracing ' "$f.err")"
+	ct_exec cli curl -sf -o /dev/null "http://$ZT_NET4.2:8080/nosched"
+	ztrace_stop
+	local sel='.kind == "server" and .container == "app"'
+	assert_eq "app's server spans" 1 "$(jcount "$f" "$sel")"
+	assert_spans "$f" "$sel" '.breakdown.sched == "none" and .breakdown.cpu_ns == null and
+		.breakdown.runq_ns == null and .breakdown.rest_ns > 0 and .cause == null' \
+		"no cpu/runq without the scheduler hooks, no cause word for the unknown rest"
+}
+
 zt_main "$@"
