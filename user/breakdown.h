@@ -47,7 +47,6 @@ uint64_t zt_ivset_covered(const struct zt_ivset *s, uint64_t lo, uint64_t hi);
 /* The request's four records (matched by time to the transaction's
  * first/last request and response bytes; ts 0 where none matched). */
 struct zt_bd_input {
-	bool server;
 	uint64_t req_first_ns, req_last_ns, resp_first_ns, resp_last_ns; /* the txn's */
 	struct zt_stamp req_first, req_last, resp_first, resp_last;
 	uint64_t deps_ns; /* downstream calls' union within the span */

@@ -58,8 +58,8 @@ static void stamp_copy(struct zt_stamp *dst, const struct zt_stamp *src)
 }
 
 /* Where the span's time went, and its network and connection phases. */
-static void span_timing(struct zt_tracer *tr, struct zt_conn *c, const struct zt_txn *t,
-			struct zt_span *s, uint64_t seq)
+static void span_timing(const struct zt_conn *c, const struct zt_txn *t, struct zt_span *s,
+			uint64_t seq)
 {
 	if (!t->server) {
 		zt_phases_compute(t->req_last_ns, t->resp_first_ns, t->resp_last_ns,
@@ -87,7 +87,6 @@ static void span_timing(struct zt_tracer *tr, struct zt_conn *c, const struct zt
 	if (!t->resp_last_ns)
 		return;
 	struct zt_bd_input in = {
-		.server = true,
 		.req_first_ns = t->req_first_ns,
 		.req_last_ns = t->req_last_ns,
 		.resp_first_ns = t->resp_first_ns,
@@ -102,7 +101,6 @@ static void span_timing(struct zt_tracer *tr, struct zt_conn *c, const struct zt
 		in.deps_ns = zt_ivset_covered(&c->deps, t->req_first_ns, t->resp_last_ns);
 	zt_breakdown_compute(&in, s->duration_ns, &s->bd);
 	s->cause = zt_breakdown_cause(&s->bd);
-	(void)tr;
 }
 
 /* A client request made for a server request (ZT_LOCAL_PARENT): its time
@@ -155,7 +153,7 @@ static void emit_txn(void *ctx, const struct zt_txn *t)
 		if (c->cli_local == ZT_LOCAL_PARENT)
 			deps_note(tr, c, t);
 	}
-	span_timing(tr, c, t, s, li.seq);
+	span_timing(c, t, s, li.seq);
 	zt_linker_add(tr->link, s, &li, tr->now_ns);
 }
 

@@ -80,7 +80,6 @@ static void test_ivset_full(void)
 static void test_runq(void)
 {
 	struct zt_bd_input in = {
-		.server = true,
 		.req_first_ns = 1000 * MS, .req_last_ns = 1000 * MS,
 		.resp_first_ns = 1400 * MS, .resp_last_ns = 1400 * MS,
 		.req_first = st(1000, 7, 100, 20), .req_last = st(1000, 7, 100, 20),
@@ -104,7 +103,6 @@ static void test_runq(void)
 static void test_deps_and_net(void)
 {
 	struct zt_bd_input in = {
-		.server = true,
 		.req_first_ns = 0, .req_last_ns = 0,
 		.resp_first_ns = 310 * MS, .resp_last_ns = 320 * MS,
 		.req_first = st(0, 7, 0, 0), .req_last = st(0, 7, 0, 0),
@@ -127,7 +125,6 @@ static void test_deps_and_net(void)
 static void test_handoff(void)
 {
 	struct zt_bd_input in = {
-		.server = true,
 		.req_first_ns = 0, .req_last_ns = 0,
 		.resp_first_ns = 100 * MS, .resp_last_ns = 100 * MS,
 		.req_first = st(1, 7, 0, 0), .resp_last = st(100, 8, 50, 0),
@@ -157,7 +154,6 @@ static void test_handoff(void)
 static void test_hostile(void)
 {
 	struct zt_bd_input in = {
-		.server = true,
 		.req_first_ns = 0, .req_last_ns = 0, .resp_first_ns = 10 * MS, .resp_last_ns = 10 * MS,
 		.req_first = st(1, 7, 500, 500), .resp_last = st(10, 7, 100, 100),
 		.deps_ns = 1000 * MS,
