@@ -136,8 +136,6 @@ int zt_hook_mode_parse(const char *s, enum zt_hook_mode *mode)
 
 static bool mode_allows(enum zt_hook_mode mode, enum zt_hook_kind kind)
 {
-	if (kind == ZT_HOOK_RAW_TP)
-		return true; /* only the scheduler hooks, in every mode */
 	switch (mode) {
 	case ZT_MODE_AUTO:
 		return true;
@@ -334,8 +332,10 @@ static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *de
 		for (int i = 0; i < n; i++) {
 			const struct zt_hook_impl *im = &impls[i];
 
-			if (strcmp(im->logical, logical_hooks[l]) || !mode_allows(mode, im->kind) ||
-			    !impl_allowed(im, io_kind))
+			/* --hooks picks how sockets are seen; the scheduler
+			 * hooks take the cheapest kind that works in any mode. */
+			if (strcmp(im->logical, logical_hooks[l]) ||
+			    (!sched && !mode_allows(mode, im->kind)) || !impl_allowed(im, io_kind))
 				continue;
 			if ((!best || im->kind < best->kind) && impl_works(im, obj))
 				best = im;
