@@ -16,10 +16,22 @@
 #define ZT_TCP_SYN_RECV 3
 #define ZT_TCP_CLOSE 7
 
+/* A traced client's SYN: when it left, for the connect phase. */
+static __always_inline void zt_on_syn_sent(struct sock *sk)
+{
+	struct zt_sock *st;
+
+	if (zt_v1_ssid >= 0 || !zt_cgroup_id_traced(zt_sock_cgroup_id(sk)))
+		return;
+	st = zt_sock_state_fresh(sk);
+	if (st)
+		st->syn_ns = bpf_ktime_get_ns();
+}
+
 static __always_inline void zt_on_established(struct sock *sk, int oldstate)
 {
 	struct zt_sock *st;
-	__u64 cgid = zt_sock_cgroup_id(sk);
+	__u64 cgid = zt_sock_cgroup_id(sk), syn_ns = 0, now;
 
 	/* Pure v1: a socket carries no v1 cgroup to judge by here. Its role is
 	 * kept for every socket; the first traced send or receive, in the
@@ -34,13 +46,21 @@ static __always_inline void zt_on_established(struct sock *sk, int oldstate)
 	}
 	if (!zt_cgroup_id_traced(cgid))
 		return;
+	/* The SYN's time survives the fresh start a handshake makes. */
+	if (oldstate == ZT_TCP_SYN_SENT) {
+		st = zt_sock_state(sk, false);
+		if (st)
+			syn_ns = st->syn_ns;
+	}
 	st = zt_sock_state_fresh(sk);
 	if (!st) {
 		zt_count(ZT_CNT_SK_STORAGE_FAIL);
 		return;
 	}
 	st->role = oldstate == ZT_TCP_SYN_SENT ? ZT_ROLE_CLIENT : ZT_ROLE_SERVER;
-	zt_sock_announce(sk, st, bpf_ktime_get_ns(), cgid, ZT_ORIGIN_HANDSHAKE);
+	now = bpf_ktime_get_ns();
+	st->syn_ns = syn_ns && now > syn_ns ? now - syn_ns : 0; /* now the phase's length */
+	zt_sock_announce(sk, st, now, cgid, ZT_ORIGIN_HANDSHAKE);
 }
 
 static __always_inline void zt_on_close(struct sock *sk)
@@ -78,6 +98,8 @@ static __always_inline int zt_handle_state(struct sock *sk, int oldstate, int ne
 		zt_on_established(sk, oldstate);
 	else if (newstate == ZT_TCP_CLOSE)
 		zt_on_close(sk);
+	else if (newstate == ZT_TCP_SYN_SENT)
+		zt_on_syn_sent(sk);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "maps.bpf.h"
 #include "userbuf.bpf.h"
+#include "sched.bpf.h"
 
 struct zt_emit {
 	__u64 conn_id;
@@ -20,6 +21,9 @@ struct zt_emit {
 	__u32 len;      /* bytes in the message */
 	__u8 dir;       /* enum zt_dir */
 	__u8 flags;     /* ZT_DF_* known before capture */
+	__u8 pad[2];
+	__u32 srtt_us;  /* with ZT_DF_TCPINFO in flags */
+	__u32 retrans;
 };
 
 /* `ub`: where the bytes are, or NULL when they are not in user memory. */
@@ -42,6 +46,11 @@ static __always_inline void zt_emit_data(const struct zt_emit *m, struct zt_ubuf
 	s->ev.dir = m->dir;
 	s->ev.flags = m->flags;
 	s->ev.tail_len = 0;
+	s->ev.srtt_us = m->srtt_us;
+	s->ev.retrans = m->retrans;
+	s->ev.cpu_ns = s->ev.runq_ns = 0;
+	if (zt_sched_stamp((__u32)m->pid_tgid, m->ts, &s->ev.cpu_ns, &s->ev.runq_ns))
+		s->ev.flags |= ZT_DF_SCHED;
 	bpf_get_current_comm(s->ev.comm, sizeof(s->ev.comm));
 
 	if (ub) {

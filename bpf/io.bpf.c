@@ -259,6 +259,15 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 		.len = ret,
 		.dir = dir,
 	};
+	/* Where the network stands for this connection, as the request or
+	 * its response moves. */
+	if (ipproto == ZT_IPPROTO_TCP) {
+		struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+		m.srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+		m.retrans = BPF_CORE_READ(tp, total_retrans);
+		m.flags |= ZT_DF_TCPINFO;
+	}
 	zt_emit_data(&m, have_buf ? &x->ub : NULL);
 	return 0;
 }

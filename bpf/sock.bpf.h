@@ -177,6 +177,8 @@ static __always_inline bool zt_sock_emit_conn(struct sock *sk, struct zt_sock *s
 	e->role = st->role;
 	e->origin = origin;
 	e->ipproto = ipproto;
+	/* Set by the handshake (conn.bpf.c): the connect phase. */
+	e->connect_ns = st->role == ZT_ROLE_CLIENT ? st->syn_ns : 0;
 	zt_sock_tuple(sk, e, peer);
 	st->conn_id = e->hdr.conn_id;
 	st->cgroup_id = cgid;

@@ -66,6 +66,8 @@ enum zt_conn_origin {
 #define ZT_DF_READ_FAIL  0x2 /* the user buffer could not be read */
 #define ZT_DF_TLS        0x4 /* plaintext handed to or by a TLS library; offsets count
 			      * plaintext bytes, not the socket's */
+#define ZT_DF_SCHED      0x8 /* cpu_ns and runq_ns hold the thread's counters */
+#define ZT_DF_TCPINFO    0x10 /* srtt_us and retrans hold the TCP socket's */
 
 /*
  * Counters, one per-CPU slot each, summed by userspace. Every record the BPF
@@ -115,6 +117,9 @@ struct zt_conn_event {
 	__u8 origin;     /* enum zt_conn_origin */
 	__u8 ipproto;    /* IPPROTO_UDP for UDP sockets; 0 or IPPROTO_TCP: TCP */
 	__u8 pad[3];
+	/* Client seen from its handshake: SYN_SENT to ESTABLISHED, ns (the
+	 * connect phase); 0 when the SYN was not seen. */
+	__u64 connect_ns;
 };
 
 struct zt_data_event {
@@ -134,6 +139,16 @@ struct zt_data_event {
 	__u32 pad2;
 	__u8 tail[ZT_TAIL_LEN];
 	char comm[16];
+	/* ZT_DF_SCHED: the doing thread's cumulative time on a CPU and waiting
+	 * in a run queue (runnable, not running), ns, since its accounting
+	 * began (its first traced I/O): userspace takes differences between
+	 * two records of the same thread. */
+	__u64 cpu_ns;
+	__u64 runq_ns;
+	/* ZT_DF_TCPINFO: the TCP socket's smoothed RTT (us) and its
+	 * retransmitted segments so far, read as the record was made. */
+	__u32 srtt_us;
+	__u32 retrans;
 	/* followed by `cap` payload bytes */
 };
 
@@ -178,15 +193,17 @@ struct zt_sock {
 	__u8 tls;        /* a TLS library's plaintext is tied to this socket: its
 			  * own bytes are ciphertext, counted but not sent */
 	__u8 pad[2];
+	__u64 syn_ns;    /* client: when SYN_SENT was entered; from ESTABLISHED on,
+			  * the connect phase's length (zt_conn_event.connect_ns) */
 };
 
 #define ZT_ABI_ASSERT(x) _Static_assert(x, #x)
 ZT_ABI_ASSERT(sizeof(struct zt_event_hdr) == 24);
-ZT_ABI_ASSERT(sizeof(struct zt_conn_event) == 24 + 8 + 32 + 16);
-ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 8 + 16 + 8 + 8 + 16);
+ZT_ABI_ASSERT(sizeof(struct zt_conn_event) == 24 + 8 + 32 + 16 + 8);
+ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 8 + 16 + 8 + 8 + 16 + 24);
 ZT_ABI_ASSERT(sizeof(struct zt_close_event) == 24);
 ZT_ABI_ASSERT(sizeof(struct zt_exec_event) == 40);
-ZT_ABI_ASSERT(sizeof(struct zt_sock) == 72);
+ZT_ABI_ASSERT(sizeof(struct zt_sock) == 80);
 ZT_ABI_ASSERT(sizeof(struct zt_cgroup_event) == 24 + 8 + ZT_CGROUP_EV_PATH);
 
 #endif

@@ -9,6 +9,8 @@
 #   off    no ztrace
 #   json   ztrace --container pong --json >file
 #   text   ztrace --container pong >/dev/null
+#   nosched  json with --no-sched: json less nosched is what the scheduler
+#          hooks (the time breakdown) cost, on a line of its own
 #
 # Per side: requests/s and its ratio to off; CPU per request of the server's
 # and the client's cgroups (cgroup2 cpu.stat: what the BPF side adds to the
@@ -60,6 +62,7 @@ run_round() {
 	case ${side#*_} in
 	fentry | kprobe | tracepoint) ztrace_bg "$out" "$out.err" --json --hooks "${side#*_}" ;;
 	json) ztrace_bg "$out" "$out.err" --json ;;
+	nosched) ztrace_bg "$out" "$out.err" --json --no-sched ;;
 	proc) ztrace_bg "$out" "$out.err" --json --tls-attach process ;;
 	text) ztrace_bg /dev/null "$out.err" ;;
 	esac
@@ -144,7 +147,7 @@ bench_main() {
 	done
 	for ((r = 0; r < ROUNDS; r++)); do
 		[[ $PARTS == *" plain "* ]] || break
-		if ((r % 2 == 0)); then order=(off json text "${MODES[@]}"); else order=("${MODES[@]}" text json off); fi
+		if ((r % 2 == 0)); then order=(off json text nosched "${MODES[@]}"); else order=("${MODES[@]}" nosched text json off); fi
 		for s in "${order[@]}"; do run_round "$s" --latency; done
 	done
 	# Fixed rate: each connection waits 1 ms after each response; wrk's
@@ -183,6 +186,7 @@ report() {
 	report_hooks
 	printf '\n'
 	[[ $PARTS != *" plain "* ]] || report_plain
+	[[ $PARTS != *" plain "* ]] || report_sched
 	[[ $PARTS != *" fixed "* ]] || report_fixed
 	[[ $PARTS != *" tls "* ]] || report_tls
 	printf '\ngoals: BPF extra <= 1 us/request, ztrace <= 2 us/span, RSS <= 30 MB, spans == requests,\n'
@@ -209,7 +213,7 @@ report_plain() {
 	hz=$(getconf CLK_TCK)
 	printf '| side | req/s | ratio | server CPU/req | client CPU/req | BPF extra/req | ztrace CPU/span | ztrace peak RSS | spans/requests | drops |\n'
 	printf '|---|---|---|---|---|---|---|---|---|---|\n'
-	for s in off json text "${MODES[@]}"; do
+	for s in off json text nosched "${MODES[@]}"; do
 		n=${SUM[$s.n]}
 		awk -v s="$s" -v n="$n" -v rate="${SUM[$s.rate]}" -v rounds="${SUM[$s.rounds]}" \
 			-v rate0="${SUM[off.rate]}" -v srv="${SUM[$s.srv_us]}" -v cli="${SUM[$s.cli_us]}" \
@@ -226,6 +230,18 @@ report_plain() {
 				s == "off" ? "-" : drops
 		}'
 	done
+}
+
+# The scheduler hooks on their own: json (with them) less nosched (without),
+# per request, in the traced cgroups' CPU and in ztrace's per span.
+report_sched() {
+	awk -v n="${SUM[json.n]}" -v srv="${SUM[json.srv_us]}" -v cli="${SUM[json.cli_us]}" \
+		-v n1="${SUM[nosched.n]}" -v srv1="${SUM[nosched.srv_us]}" -v cli1="${SUM[nosched.cli_us]}" \
+		-v t="${SUM[json.zt_ticks]}" -v sp="${SUM[json.spans]}" -v t1="${SUM[nosched.zt_ticks]}" \
+		-v sp1="${SUM[nosched.spans]}" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		printf "\nscheduler hooks (json less nosched): %.2f us/request in the traced cgroups, %.2f us/span in ztrace\n",
+			(srv + cli) / n - (srv1 + cli1) / n1, t / hz * 1e6 / sp - t1 / hz * 1e6 / sp1
+	}'
 }
 
 report_fixed() {

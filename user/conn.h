@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "breakdown.h"
+
 struct zt_conn {
 	uint64_t id;        /* socket cookie; 0 marks a free slot */
 	uint64_t cgroup_id;
@@ -42,6 +44,17 @@ struct zt_conn {
 	uint32_t open_pid, open_tid; /* server: where the open request was counted */
 	uint64_t open_seq;  /* server: txn_seq when the open request arrived */
 	uint64_t cli_parent_conn, cli_parent_seq;
+	/* The time breakdown (breakdown.h): the records at the current
+	 * request's first and last bytes and its response's, matched to the
+	 * transaction by time; the downstream calls made for the request
+	 * counted as open_seq (deps_seq says which). */
+	struct zt_stamp st_req_first, st_req_last, st_resp_first, st_resp_last;
+	bool st_in_resp;     /* the latest record was the response's */
+	uint64_t deps_seq;
+	struct zt_ivset deps;
+	uint64_t est_ns;     /* server seen from its handshake: ESTABLISHED */
+	uint64_t first_io_ns; /* its first traced read or write */
+	uint64_t connect_ns; /* client seen from its handshake: SYN to ESTABLISHED */
 	struct zt_conn *lru_prev, *lru_next; /* most recent at the head */
 	void *proto;        /* parser state (zt_proto_get(proto_id)), owned by the tracer */
 };

@@ -84,17 +84,34 @@ static const struct zt_hook_impl impls[] = {
 	  { "udp_sendmsg", "udp_sendmsg", "udp_recvmsg", "udp_recvmsg", "udpv6_sendmsg",
 	    "udpv6_sendmsg", "udpv6_recvmsg", "udpv6_recvmsg" },
 	  { 0, 0, 6, 0, 0, 0, 6, 0 } },
+	/* The scheduler (the time breakdown): tp_btf, or raw_tp where that
+	 * does not attach, whatever --hooks says (it picks how sockets are
+	 * seen). Optional: without it spans carry no cpu/runq figures. */
+	{ "sched", ZT_HOOK_TP_BTF, { "zt_tp_btf_switch", "zt_tp_btf_wakeup", "zt_tp_btf_wakeup_new" },
+	  { "sched_switch", "sched_wakeup", "sched_wakeup_new" } },
+	{ "sched", ZT_HOOK_RAW_TP, { "zt_raw_switch", "zt_raw_wakeup", "zt_raw_wakeup_new" },
+	  { "sched_switch", "sched_wakeup", "sched_wakeup_new" } },
 };
 
-/* "udp" last: it depends on what io chose. Optional: without it, UDP is
- * not traced and TCP is unaffected. */
-static const char *const logical_hooks[] = { "io", "state", "udp" };
+/* "udp" last but one: it depends on what io chose. Optional: without it,
+ * UDP is not traced and TCP is unaffected. "sched" is optional too, and
+ * left out with --no-sched. */
+static const char *const logical_hooks[] = { "io", "state", "udp", "sched" };
+static bool sched_wanted = true;
+/* By logical_hooks index: the last selection found a hook for it. */
+static bool chosen_logical[sizeof(logical_hooks) / sizeof(logical_hooks[0])];
+
+void zt_hooks_want_sched(bool on)
+{
+	sched_wanted = on;
+}
 
 static const char *const kind_names[ZT_HOOK_KINDS] = {
 	[ZT_HOOK_FENTRY] = "fentry",
 	[ZT_HOOK_TP_BTF] = "tp_btf",
 	[ZT_HOOK_KPROBE] = "kprobe",
 	[ZT_HOOK_TRACEPOINT] = "tracepoint",
+	[ZT_HOOK_RAW_TP] = "raw_tp",
 };
 
 static bool chosen_kinds[ZT_HOOK_KINDS];
@@ -156,6 +173,24 @@ static bool probe_btf_attach(const char *target, enum bpf_attach_type type)
 	return link >= 0;
 }
 
+/* The same for a raw tracepoint. */
+static bool probe_raw_tp(const char *target)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL, "GPL", insns, 2, NULL), link;
+
+	if (fd < 0)
+		return false;
+	link = bpf_raw_tracepoint_open(target, fd);
+	if (link >= 0)
+		close(link);
+	close(fd);
+	return link >= 0;
+}
+
 /* The same for a kprobe: a trivial kprobe program on a kprobe perf event. */
 static bool probe_kprobe(const char *func)
 {
@@ -197,6 +232,8 @@ static bool probe_target(enum zt_hook_kind kind, const char *target)
 		return probe_btf_attach(target, BPF_TRACE_FENTRY);
 	case ZT_HOOK_KPROBE:
 		return probe_kprobe(target);
+	case ZT_HOOK_RAW_TP:
+		return probe_raw_tp(target);
 	default:
 		return false; /* no implementation of this kind in this build */
 	}
@@ -252,6 +289,7 @@ int zt_hooks_select(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, 
 	int ret;
 
 	memset(chosen_kinds, 0, sizeof(chosen_kinds));
+	memset(chosen_logical, 0, sizeof(chosen_logical));
 	ret = select_hooks(obj, mode, desc, descsz, err, errsz);
 
 	btf__free(vmlinux_btf);
@@ -282,15 +320,33 @@ static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *de
 		set_autoload(obj, &impls[i], false);
 	for (unsigned l = 0; l < sizeof(logical_hooks) / sizeof(logical_hooks[0]); l++) {
 		const struct zt_hook_impl *best = NULL;
+		bool sched = !strcmp(logical_hooks[l], "sched");
+
+		if (sched && !sched_wanted) {
+			off += snprintf(desc + off, descsz - off, " sched=off");
+			if (off >= descsz)
+				off = descsz - 1;
+			continue;
+		}
 
 		for (int i = 0; i < n; i++) {
 			const struct zt_hook_impl *im = &impls[i];
 
-			if (strcmp(im->logical, logical_hooks[l]) || !mode_allows(mode, im->kind) ||
-			    !impl_allowed(im, io_kind))
+			/* --hooks picks how sockets are seen; the scheduler
+			 * hooks take the cheapest kind that works in any mode. */
+			if (strcmp(im->logical, logical_hooks[l]) ||
+			    (!sched && !mode_allows(mode, im->kind)) || !impl_allowed(im, io_kind))
 				continue;
 			if ((!best || im->kind < best->kind) && impl_works(im, obj))
 				best = im;
+		}
+		if (!best && sched) {
+			fprintf(stderr, "ztrace: sched: no scheduler hook attaches on this kernel: "
+					"spans carry no cpu/runq breakdown\n");
+			off += snprintf(desc + off, descsz - off, " sched=off");
+			if (off >= descsz)
+				off = descsz - 1;
+			continue;
 		}
 		if (!best && !strcmp(logical_hooks[l], "udp")) {
 			fprintf(stderr, "ztrace: udp: no hook for UDP sockets works on this kernel "
@@ -319,6 +375,7 @@ static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *de
 		}
 		set_autoload(obj, best, true);
 		chosen_kinds[best->kind] = true;
+		chosen_logical[l] = true;
 		if (!strcmp(logical_hooks[l], "io"))
 			io_kind = best->kind;
 		off += snprintf(desc + off, descsz - off, "%s%s=%s", off ? " " : "",
@@ -349,6 +406,14 @@ int zt_kernel_cgroup_ssid(const char *controller)
 			ret = e[i].val;
 	btf__free(btf);
 	return ret;
+}
+
+bool zt_hooks_have(const char *name)
+{
+	for (unsigned l = 0; l < sizeof(logical_hooks) / sizeof(logical_hooks[0]); l++)
+		if (!strcmp(logical_hooks[l], name))
+			return chosen_logical[l];
+	return false;
 }
 
 bool zt_hooks_chosen(enum zt_hook_kind kind)

@@ -19,6 +19,7 @@ enum zt_hook_kind {
 	ZT_HOOK_TP_BTF,
 	ZT_HOOK_KPROBE,
 	ZT_HOOK_TRACEPOINT,
+	ZT_HOOK_RAW_TP, /* the scheduler hooks' fallback */
 	ZT_HOOK_KINDS,
 };
 
@@ -48,6 +49,12 @@ int zt_hooks_select(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, 
  * /proc/cgroups no longer lists every subsystem). Returns it or -errno.
  */
 int zt_kernel_cgroup_ssid(const char *controller);
+
+/* --no-sched: leave the scheduler hooks out of the next selection. */
+void zt_hooks_want_sched(bool on);
+
+/* True when the last selection chose a hook for the logical hook `name`. */
+bool zt_hooks_have(const char *name);
 
 /* True when the last selection chose `kind` for some hook. */
 bool zt_hooks_chosen(enum zt_hook_kind kind);

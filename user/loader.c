@@ -117,12 +117,14 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 			strerror(-ret));
 		goto fail;
 	}
+	zt_hooks_want_sched(o->sched);
 	ret = zt_hooks_select(b->skel->obj, o->hooks, b->hooks_desc, sizeof(b->hooks_desc), err,
 			      sizeof(err));
 	if (ret) {
 		fprintf(stderr, "ztrace: %s\n", err);
 		goto fail;
 	}
+	b->skel->rodata->zt_sched_on = zt_hooks_have("sched");
 	/* kprobe programs have no socket storage: state in a hash for all. */
 	b->skel->rodata->zt_sock_in_hash = zt_hooks_chosen(ZT_HOOK_KPROBE) || t->compat;
 	if (zt_hooks_need_tracefs() && (ret = zt_tracefs_ensure()))

@@ -19,6 +19,7 @@ struct zt_load_opts {
 	bool announce_execs; /* exec records, to find TLS libraries */
 	bool announce_forks; /* fork records, to probe TLS process by process */
 	bool tls;            /* load the OpenSSL probes */
+	bool sched;          /* the scheduler hooks (the cpu/runq breakdown) */
 	bool cgroup_v1;      /* pure cgroup v1: containers told apart in one hierarchy ... */
 	int v1_ssid;         /* ... this controller's (its subsystem id) */
 	uint32_t capture_bytes;

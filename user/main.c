@@ -34,7 +34,7 @@ enum sel_kind { SEL_CGROUP, SEL_PID, SEL_CONTAINER };
 static struct {
 	struct { enum sel_kind kind; const char *arg; } sel[MAX_SELECTIONS];
 	int nsel;
-	bool all, json, verbose, no_tls, tls_per_process, traces;
+	bool all, json, verbose, no_tls, no_sched, tls_per_process, traces;
 	char *sel_rel[MAX_SELECTIONS]; /* each selection's cgroup, relative to the root */
 	double duration;
 	uint32_t capture_bytes, ringbuf_size, max_conns;
@@ -71,6 +71,7 @@ enum {
 	OPT_OTLP_JSON,
 	OPT_OTLP_QUEUE,
 	OPT_TRACES,
+	OPT_NO_SCHED,
 };
 
 static const struct argp_option opts[] = {
@@ -85,6 +86,8 @@ static const struct argp_option opts[] = {
 	{ "hooks", OPT_HOOKS, "MODE", 0, "auto, fentry, kprobe or tracepoint (default auto)", 0 },
 	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Connections tracked at once (default 65536)", 0 },
 	{ "no-tls", OPT_NO_TLS, NULL, 0, "Do not probe TLS libraries (TLS traffic stays opaque)", 0 },
+	{ "no-sched", OPT_NO_SCHED, NULL, 0,
+	  "No scheduler hooks: spans carry no cpu/runq breakdown (and the scheduler pays nothing)", 0 },
 	{ "tls-attach", OPT_TLS_ATTACH, "file|process", 0,
 	  "TLS probes per library file (default: new processes seen at once, every process "
 	  "mapping it takes a trap) or per traced process (untraced ones pay nothing)", 0 },
@@ -145,6 +148,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_TLS:
 		env.no_tls = true;
+		break;
+	case OPT_NO_SCHED:
+		env.no_sched = true;
 		break;
 	case OPT_TLS_ATTACH:
 		if (strcmp(arg, "file") && strcmp(arg, "process"))
@@ -443,6 +449,7 @@ int main(int argc, char **argv)
 		.ringbuf_size = env.ringbuf_size,
 		.hooks = env.hooks,
 		.tls = !env.no_tls,
+		.sched = !env.no_sched,
 		.cgroup_v1 = v1_ssid >= 0,
 		.v1_ssid = v1_ssid,
 		.announce_execs = !env.no_tls,

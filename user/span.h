@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "breakdown.h"
 #include "conn.h"
 #include "proto/txn.h"
 
@@ -40,6 +41,16 @@ struct zt_span {
 	const char *no_parent;
 	bool tls;              /* the plaintext came from a TLS library */
 	uint32_t flags;        /* ZT_F_* */
+	/* Where the time went (breakdown.h): server spans with a response. */
+	struct zt_span_bd bd;
+	/* Client spans: connect, time to first byte, download. */
+	struct zt_phases phases;
+	/* Server, the first request on a connection seen from its handshake:
+	 * ESTABLISHED to the application's first read of it (the listen
+	 * queue, and the client's delay before sending, if any). */
+	bool has_accept_wait;
+	uint64_t accept_wait_ns;
+	const char *cause;     /* zt_breakdown_cause, or for a client its phases'; NULL */
 };
 
 /* Random ids: a fast generator seeded once from the kernel's entropy. */

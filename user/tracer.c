@@ -37,6 +37,89 @@ struct emit_ctx {
 	struct zt_conn *conn;
 };
 
+/* A connection acts as a server (track_requests' rule). */
+static bool conn_server(const struct zt_conn *c)
+{
+	return c->role == ZT_ROLE_SERVER || (c->role == ZT_ROLE_UNKNOWN && c->seen_server);
+}
+
+/* The stamp of the connection's record at `ts`, if it is one of the four. */
+static const struct zt_stamp *stamp_at(const struct zt_stamp *s, uint64_t ts)
+{
+	return ts && s->ts == ts ? s : NULL;
+}
+
+static void stamp_copy(struct zt_stamp *dst, const struct zt_stamp *src)
+{
+	if (src)
+		*dst = *src;
+	else
+		memset(dst, 0, sizeof(*dst));
+}
+
+/* Where the span's time went, and its network and connection phases. */
+static void span_timing(const struct zt_conn *c, const struct zt_txn *t, struct zt_span *s,
+			uint64_t seq)
+{
+	if (!t->server) {
+		zt_phases_compute(t->req_last_ns, t->resp_first_ns, t->resp_last_ns,
+				  seq == 0 ? c->connect_ns : 0, &s->phases);
+		if (s->phases.has) {
+			const struct zt_stamp *a = stamp_at(&c->st_req_first, t->req_first_ns),
+					      *b = stamp_at(&c->st_resp_last, t->resp_last_ns);
+			uint64_t wire = s->phases.connect_ns + s->phases.download_ns;
+
+			if (b && (b->flags & ZT_DF_TCPINFO)) {
+				s->bd.has_net = true;
+				s->bd.srtt_us = b->srtt_us;
+				if (a && (a->flags & ZT_DF_TCPINFO) && b->retrans >= a->retrans)
+					s->bd.retrans = b->retrans - a->retrans;
+			}
+			/* Waiting for the first byte is the server's time. */
+			s->cause = wire > s->phases.ttfb_ns ? "net" : "deps";
+		}
+		return;
+	}
+	if (seq == 0 && c->est_ns && c->first_io_ns >= c->est_ns) {
+		s->has_accept_wait = true;
+		s->accept_wait_ns = c->first_io_ns - c->est_ns;
+	}
+	if (!t->resp_last_ns)
+		return;
+	struct zt_bd_input in = {
+		.req_first_ns = t->req_first_ns,
+		.req_last_ns = t->req_last_ns,
+		.resp_first_ns = t->resp_first_ns,
+		.resp_last_ns = t->resp_last_ns,
+	};
+
+	stamp_copy(&in.req_first, stamp_at(&c->st_req_first, t->req_first_ns));
+	stamp_copy(&in.req_last, stamp_at(&c->st_req_last, t->req_last_ns));
+	stamp_copy(&in.resp_first, stamp_at(&c->st_resp_first, t->resp_first_ns));
+	stamp_copy(&in.resp_last, stamp_at(&c->st_resp_last, t->resp_last_ns));
+	if (c->deps_seq == seq + 1)
+		in.deps_ns = zt_ivset_covered(&c->deps, t->req_first_ns, t->resp_last_ns);
+	zt_breakdown_compute(&in, s->duration_ns, &s->bd);
+	s->cause = zt_breakdown_cause(&s->bd);
+}
+
+/* A client request made for a server request (ZT_LOCAL_PARENT): its time
+ * counts as that request's downstream time. */
+static void deps_note(struct zt_tracer *tr, const struct zt_conn *c, const struct zt_txn *t)
+{
+	struct zt_conn *p = zt_conn_table_lookup(tr->conns, c->cli_parent_conn);
+	uint64_t end = t->resp_last_ns ? t->resp_last_ns : t->req_last_ns;
+
+	if (!p)
+		return;
+	/* deps_seq is the request's seq + 1: 0 marks none yet. */
+	if (p->deps_seq != c->cli_parent_seq + 1) {
+		memset(&p->deps, 0, sizeof(p->deps));
+		p->deps_seq = c->cli_parent_seq + 1;
+	}
+	zt_ivset_add(&p->deps, t->req_first_ns, end);
+}
+
 static void emit_txn(void *ctx, const struct zt_txn *t)
 {
 	struct emit_ctx *e = ctx;
@@ -67,7 +150,10 @@ static void emit_txn(void *ctx, const struct zt_txn *t)
 		li.local = c->cli_local;
 		li.parent_conn = c->cli_parent_conn;
 		li.parent_seq = c->cli_parent_seq;
+		if (c->cli_local == ZT_LOCAL_PARENT)
+			deps_note(tr, c, t);
 	}
+	span_timing(c, t, s, li.seq);
 	zt_linker_add(tr->link, s, &li, tr->now_ns);
 }
 
@@ -84,7 +170,7 @@ static void track_requests(struct zt_tracer *tr, struct zt_conn *c, const struct
 {
 	/* A connection whose handshake was missed is a server's once a
 	 * server transaction came out of it. */
-	bool server = c->role == ZT_ROLE_SERVER || (c->role == ZT_ROLE_UNKNOWN && c->seen_server);
+	bool server = conn_server(c);
 
 	if (server && c->ipproto != IPPROTO_UDP) {
 		if (e->dir == ZT_DIR_IN && !c->srv_open) {
@@ -119,6 +205,37 @@ static void track_requests(struct zt_tracer *tr, struct zt_conn *c, const struct
 				c->cli_local = ZT_LOCAL_ROOT;
 			}
 		}
+	}
+}
+
+/* The record's stamp, as the first or last of the request or response it
+ * belongs to (a request runs from the first record in its direction after
+ * a response's, for either role). */
+static void stamp_record(struct zt_conn *c, const struct zt_data_event *e)
+{
+	struct zt_stamp st = {
+		.ts = e->hdr.ts_ns,
+		.cpu_ns = e->cpu_ns,
+		.runq_ns = e->runq_ns,
+		.tid = e->tid,
+		.srtt_us = e->srtt_us,
+		.retrans = e->retrans,
+		.flags = e->flags & (ZT_DF_SCHED | ZT_DF_TCPINFO),
+	};
+	uint8_t req_dir = conn_server(c) ? ZT_DIR_IN : ZT_DIR_OUT;
+
+	if (e->dir == req_dir) {
+		if (c->st_in_resp || !c->st_req_first.ts) {
+			c->st_req_first = st;
+			c->st_in_resp = false;
+		}
+		c->st_req_last = st;
+	} else {
+		if (!c->st_in_resp) {
+			c->st_resp_first = st;
+			c->st_in_resp = true;
+		}
+		c->st_resp_last = st;
 	}
 }
 
@@ -268,6 +385,12 @@ static void on_conn(struct zt_tracer *tr, const struct zt_conn_event *e)
 	c->netns = e->netns;
 	c->role = e->role;
 	c->ipproto = e->ipproto ? e->ipproto : IPPROTO_TCP;
+	if (e->origin == ZT_ORIGIN_HANDSHAKE && c->ipproto == IPPROTO_TCP) {
+		if (c->role == ZT_ROLE_SERVER && !c->est_ns)
+			c->est_ns = e->hdr.ts_ns;
+		else if (c->role == ZT_ROLE_CLIENT)
+			c->connect_ns = e->connect_ns;
+	}
 	cgroup_seen(tr, c, e->cgroup_id);
 	c->known = true;
 	/* Only a connection seen from its handshake has a known role and
@@ -386,6 +509,8 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 		return;
 	c->pid = e->pid;
 	c->tid = e->tid;
+	if (!c->first_io_ns)
+		c->first_io_ns = e->hdr.ts_ns;
 	cgroup_seen(tr, c, e->cgroup_id);
 	memcpy(c->comm, e->comm, sizeof(c->comm));
 	c->comm[sizeof(c->comm) - 1] = '\0';
@@ -397,6 +522,7 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 		return;
 	}
 	track_requests(tr, c, e);
+	stamp_record(c, e);
 	ops = zt_proto_get(c->proto_id);
 	pst = proto_stats(tr, c->proto_id);
 	ectx.tr = tr;

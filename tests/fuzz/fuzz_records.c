@@ -4,7 +4,10 @@
  * order. The input is a sequence of records, each a 4-byte head and a body:
  *
  *   byte 0   kind: 0 conn, 1 data, 2 close, 3 exec, 4 raw bytes as a record
- *   byte 1   connection id (0-7: few, so records meet on the same ones)
+ *   byte 1   bits 0-2 connection id (0-7: few, so records meet on the same
+ *            ones); bits 3-7 the scheduler and TCP figures of a data
+ *            record (thread, counters that may run backwards or wrap) and
+ *            a conn record's origin and connect phase
  *   byte 2   data: bit 0 direction, bits 1-3 ZT_DF_* flags, bits 4-7
  *            uncaptured bytes after the capture (x 97)
  *   byte 3   body length (cut to what is left)
@@ -29,6 +32,10 @@ static void on_span(void *ctx, struct zt_span *s)
 	/* Names are read where the span goes out: ASan sees a freed one. */
 	if (!s->cgroup || !s->container || strlen(s->cgroup) + strlen(s->container) == 0)
 		abort();
+	/* Whatever the counters said, the parts add up to the span. */
+	if (s->bd.has && s->bd.cpu_ns + s->bd.runq_ns + s->bd.deps_ns + s->bd.net_ns + s->bd.io_ns !=
+			      s->duration_ns)
+		abort();
 }
 
 static void on_exec(void *ctx, uint32_t pid, bool forked)
@@ -51,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!tr)
 		return 0;
 	while (size >= 4) {
-		uint8_t kind = data[0] % 6, id = data[1] & 7, bits = data[2];
+		uint8_t kind = data[0] % 6, id = data[1] & 7, bits = data[2], hi = data[1] >> 3;
 		size_t n = data[3];
 
 		data += 4;
@@ -71,6 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			h->type = ZT_EV_CONN;
 			e->family = (bits & 1) ? 10 : 2;
 			e->role = bits % 3;
+			e->origin = hi & 3;
+			e->connect_ns = (uint64_t)hi << 60 | ts;
 			memcpy(e->saddr, data, n < 16 ? n : 16);
 			zt_tracer_on_record(tr, rec, sizeof(*e));
 			break;
@@ -84,6 +93,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			e->flags = (bits >> 1) & 7;
 			e->cap = n;
 			e->len = n + (bits >> 4) * 97;
+			/* Counters that grow with time, or (hi & 8) jump about. */
+			e->flags |= (hi & 3) << 3;
+			e->tid = hi & 4 ? 2 : 1;
+			e->cpu_ns = hi & 8 ? (uint64_t)hi << 59 : ts / 3;
+			e->runq_ns = hi & 16 ? ~0ULL - ts : ts / 5;
+			e->srtt_us = hi * 1000;
+			e->retrans = hi & 16 ? 0xffffffffu - hi : hi;
 			e->offset = off[id][dir];
 			off[id][dir] += e->len;
 			memcpy(e + 1, data, n);

@@ -51,6 +51,12 @@ static void conn_rec(struct zt_tracer *tr, uint64_t id, int family, const char *
 
 static uint64_t offsets[2];
 static uint8_t rec_flags; /* ZT_DF_* of the data records made next */
+/* The scheduler and TCP figures of the data records made next (ZT_DF_SCHED,
+ * ZT_DF_TCPINFO in rec_flags). */
+static struct {
+	uint64_t cpu, runq;
+	uint32_t srtt, retrans, tid;
+} rec_sched;
 
 static void data_rec_at(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t dir,
 			const char *bytes, uint32_t len, uint64_t offset);
@@ -77,7 +83,11 @@ static void data_rec_at(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t 
 	e->cgroup_id = 42;
 	e->offset = offset;
 	e->pid = 100;
-	e->tid = 101;
+	e->tid = rec_sched.tid ? rec_sched.tid : 101;
+	e->cpu_ns = rec_sched.cpu;
+	e->runq_ns = rec_sched.runq;
+	e->srtt_us = rec_sched.srtt;
+	e->retrans = rec_sched.retrans;
 	e->len = len ? len : cap;
 	e->cap = cap;
 	e->dir = dir;
@@ -422,6 +432,84 @@ static void test_exec_record(void)
 	zt_tracer_free(tr);
 }
 
+/* Records stamped with their thread's counters: the server span says where
+ * its time went; a client request made on the serving thread counts as its
+ * downstream time; accept_wait and the client's phases come from the
+ * handshake records. */
+static void test_breakdown(void)
+{
+	struct zt_tracer *tr = new_tracer(16);
+	struct zt_conn_event ce = { .hdr = { .ts_ns = 500, .conn_id = 8, .type = ZT_EV_CONN } };
+	const uint64_t ms = 1000000;
+
+	ce.family = AF_INET;
+	ce.role = ZT_ROLE_SERVER;
+	ce.origin = ZT_ORIGIN_HANDSHAKE;
+	ce.sport = 80;
+	ce.dport = 40000;
+	zt_tracer_on_record(tr, &ce, sizeof(ce));
+	ce.hdr.conn_id = 9;
+	ce.role = ZT_ROLE_CLIENT;
+	ce.sport = 41000;
+	ce.dport = 6379;
+	ce.daddr[0] = 10;
+	ce.connect_ns = 3 * ms;
+	zt_tracer_on_record(tr, &ce, sizeof(ce));
+	offsets[0] = offsets[1] = 0;
+	rec_flags = ZT_DF_SCHED | ZT_DF_TCPINFO;
+	rec_sched.tid = 101;
+	rec_sched.cpu = 10 * ms;
+	rec_sched.runq = 1 * ms;
+	rec_sched.srtt = 250;
+	rec_sched.retrans = 2;
+	/* The request at 100 ms, read 2 ms after the handshake... */
+	data_rec(tr, 8, 100 * ms, ZT_DIR_IN, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+	/* ... a 200 ms redis call on the same thread ... */
+	rec_sched.cpu = 12 * ms;
+	uint64_t save[2] = { offsets[0], offsets[1] };
+
+	offsets[0] = offsets[1] = 0;
+	data_rec(tr, 9, 110 * ms, ZT_DIR_OUT, "*1\r\n$4\r\nPING\r\n", 0);
+	rec_sched.cpu = 13 * ms;
+	rec_sched.runq = 5 * ms;
+	data_rec(tr, 9, 310 * ms, ZT_DIR_IN, "+PONG\r\n", 0);
+	offsets[0] = save[0];
+	offsets[1] = save[1];
+	/* ... and the answer at 400 ms: 30 cpu, 50 runq in all. */
+	rec_sched.cpu = 40 * ms;
+	rec_sched.runq = 51 * ms;
+	rec_sched.retrans = 5;
+	data_rec(tr, 8, 400 * ms, ZT_DIR_OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0);
+	rec_flags = 0;
+	memset(&rec_sched, 0, sizeof(rec_sched));
+	zt_tracer_flush(tr);
+	CHECK_EQ_INT(nspans, 2);
+	for (int i = 0; i < nspans && i < MAX_SPANS; i++) {
+		const struct zt_span *s = &spans[i];
+
+		if (s->kind == ZT_SPAN_SERVER) {
+			CHECK(s->bd.has);
+			CHECK_EQ_INT(s->bd.sched, ZT_BD_SCHED_OK);
+			CHECK_EQ_INT(s->bd.cpu_ns, 30 * ms);
+			CHECK_EQ_INT(s->bd.runq_ns, 50 * ms);
+			CHECK_EQ_INT(s->bd.deps_ns, 200 * ms);
+			CHECK_EQ_INT(s->bd.io_ns, 20 * ms);
+			CHECK_EQ_INT(s->bd.retrans, 3);
+			CHECK_EQ_INT(s->bd.srtt_us, 250);
+			CHECK_EQ_STR(s->cause, "deps");
+			CHECK(s->has_accept_wait);
+			CHECK_EQ_INT(s->accept_wait_ns, 100 * ms - 500);
+		} else {
+			CHECK_EQ_STR(s->protocol, "redis");
+			CHECK(s->phases.has && s->phases.has_connect);
+			CHECK_EQ_INT(s->phases.connect_ns, 3 * ms);
+			CHECK_EQ_INT(s->phases.ttfb_ns, 200 * ms);
+			CHECK(!s->bd.has);
+		}
+	}
+	zt_tracer_free(tr);
+}
+
 int main(void)
 {
 	test_server_span();
@@ -436,5 +524,6 @@ int main(void)
 	test_tls_plaintext();
 	test_tls_opaque();
 	test_exec_record();
+	test_breakdown();
 	return TEST_SUMMARY("test_tracer");
 }

@@ -80,6 +80,48 @@ static void put_key(struct zt_outbuf *o, const char *key)
 	zt_outbuf_puts(o, key);
 }
 
+/* Where the time went (breakdown.h): only the figures that are known. */
+static void json_timing(struct zt_outbuf *o, const struct zt_span *s)
+{
+	static const char *const sched[] = { "ok", "none", "handoff" };
+	const struct zt_span_bd *b = &s->bd;
+
+	if (s->cause)
+		zt_outbuf_printf(o, ",\"cause\":\"%s\"", s->cause);
+	if (b->has) {
+		zt_outbuf_puts(o, ",\"breakdown\":{");
+		if (b->sched == ZT_BD_SCHED_OK)
+			zt_outbuf_printf(o, "\"cpu_ns\":%" PRIu64 ",\"runq_ns\":%" PRIu64
+					 ",\"deps_ns\":%" PRIu64 ",\"net_ns\":%" PRIu64
+					 ",\"io_ns\":%" PRIu64 ",",
+					 b->cpu_ns, b->runq_ns, b->deps_ns, b->net_ns, b->io_ns);
+		else
+			zt_outbuf_printf(o, "\"deps_ns\":%" PRIu64 ",\"net_ns\":%" PRIu64
+					 ",\"rest_ns\":%" PRIu64 ",",
+					 b->deps_ns, b->net_ns, b->io_ns);
+		zt_outbuf_printf(o, "\"sched\":\"%s\"}", sched[b->sched % 3]);
+	}
+	if (b->has || b->has_net) {
+		zt_outbuf_puts(o, ",\"net\":{");
+		if (b->has_net)
+			zt_outbuf_printf(o, "\"srtt_us\":%u,\"retrans\":%u%s", b->srtt_us,
+					 b->retrans, b->has ? "," : "");
+		if (b->has)
+			zt_outbuf_printf(o, "\"recv_ns\":%" PRIu64 ",\"send_ns\":%" PRIu64,
+					 b->recv_ns, b->send_ns);
+		zt_outbuf_puts(o, "}");
+	}
+	if (s->has_accept_wait)
+		zt_outbuf_printf(o, ",\"accept_wait_ns\":%" PRIu64, s->accept_wait_ns);
+	if (s->phases.has) {
+		zt_outbuf_puts(o, ",\"phases\":{");
+		if (s->phases.has_connect)
+			zt_outbuf_printf(o, "\"connect_ns\":%" PRIu64 ",", s->phases.connect_ns);
+		zt_outbuf_printf(o, "\"ttfb_ns\":%" PRIu64 ",\"download_ns\":%" PRIu64 "}",
+				 s->phases.ttfb_ns, s->phases.download_ns);
+	}
+}
+
 void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 {
 	char ts[40];
@@ -126,7 +168,9 @@ void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 		zt_outbuf_printf(o, "%s\"%s\"", first ? "" : ",", name);
 		first = 0;
 	}
-	zt_outbuf_puts(o, "]}\n");
+	zt_outbuf_puts(o, "]");
+	json_timing(o, s);
+	zt_outbuf_puts(o, "}\n");
 }
 
 void zt_json_trace(struct zt_outbuf *o, const struct zt_tree *tr)

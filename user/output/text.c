@@ -52,6 +52,8 @@ void zt_text_span(struct zt_outbuf *o, const struct zt_span *s)
 		sanitize(err, s->error, sizeof(err));
 		fl += snprintf(flags + fl, sizeof(flags) - fl, "err=%s,", err);
 	}
+	if (s->cause)
+		fl += snprintf(flags + fl, sizeof(flags) - fl, "cause=%s,", s->cause);
 	if (s->flags && fl < (int)sizeof(flags))
 		fl += zt_flags_format(s->flags, flags + fl, sizeof(flags) - fl);
 	else if (fl > 0 && fl < (int)sizeof(flags))
@@ -60,6 +62,30 @@ void zt_text_span(struct zt_outbuf *o, const struct zt_span *s)
 			 ts + 11, s->container ? s->container : "?",
 			 s->kind == ZT_SPAN_SERVER ? "server" : "client",
 			 s->duration_ns / 1e6, s->status, method, target, s->peer, flags);
+}
+
+/* The tree's per-span breakdown, in ms, after its columns. */
+static void text_timing(struct zt_outbuf *o, const struct zt_span *s)
+{
+	const struct zt_span_bd *b = &s->bd;
+
+	if (s->cause)
+		zt_outbuf_printf(o, "  %s", s->cause);
+	if (b->has && b->sched == ZT_BD_SCHED_OK)
+		zt_outbuf_printf(o, " [cpu %.1f runq %.1f deps %.1f net %.1f io %.1f]", b->cpu_ns / 1e6,
+				 b->runq_ns / 1e6, b->deps_ns / 1e6, b->net_ns / 1e6, b->io_ns / 1e6);
+	else if (b->has)
+		zt_outbuf_printf(o, " [deps %.1f net %.1f rest %.1f]", b->deps_ns / 1e6,
+				 b->net_ns / 1e6, b->io_ns / 1e6);
+	if (s->phases.has && s->phases.has_connect)
+		zt_outbuf_printf(o, " [connect %.1f ttfb %.1f download %.1f]",
+				 s->phases.connect_ns / 1e6, s->phases.ttfb_ns / 1e6,
+				 s->phases.download_ns / 1e6);
+	else if (s->phases.has)
+		zt_outbuf_printf(o, " [ttfb %.1f download %.1f]", s->phases.ttfb_ns / 1e6,
+				 s->phases.download_ns / 1e6);
+	if (s->has_accept_wait)
+		zt_outbuf_printf(o, " [accept %.1f]", s->accept_wait_ns / 1e6);
 }
 
 void zt_text_trace(struct zt_outbuf *o, const struct zt_tree *tr)
@@ -91,9 +117,11 @@ void zt_text_trace(struct zt_outbuf *o, const struct zt_tree *tr)
 		 * (the line fits 100 columns up to depth 8). */
 		int tw = 24 - 2 * d < 8 ? 8 : 24 - 2 * d;
 
-		zt_outbuf_printf(o, "%c %*s%-14.14s %-6s %-7.7s %-*.*s %9.3f ms  self %9.3f ms  %3d\n",
+		zt_outbuf_printf(o, "%c %*s%-14.14s %-6s %-7.7s %-*.*s %9.3f ms  self %9.3f ms  %3d",
 				 tr->on_cp[i] ? '*' : ' ', 2 * d, "", cont,
 				 s->kind == ZT_SPAN_SERVER ? "server" : "client", method, tw, tw,
 				 target, s->duration_ns / 1e6, tr->self_ns[i] / 1e6, s->status);
+		text_timing(o, s);
+		zt_outbuf_puts(o, "\n");
 	}
 }

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Scheduler hooks: keep the accumulators of sched.bpf.h for the threads
+ * that did traced I/O. A task not in zt_threads costs one hash lookup per
+ * switch or wakeup, nothing more. tp_btf where it attaches, raw_tp
+ * otherwise (user/hooks.c picks, "sched=" on the start line).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "sched.bpf.h"
+
+/* 5.14 renamed task_struct.state to __state. */
+struct task_struct___old {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool zt_task_running(struct task_struct *p)
+{
+	if (bpf_core_field_exists(p->__state))
+		return BPF_CORE_READ(p, __state) == 0;
+	return BPF_CORE_READ((struct task_struct___old *)p, state) == 0;
+}
+
+static __always_inline int zt_on_switch(bool preempt, struct task_struct *prev,
+					struct task_struct *next)
+{
+	__u32 ptid = BPF_CORE_READ(prev, pid), ntid = BPF_CORE_READ(next, pid);
+	struct zt_thread *p = bpf_map_lookup_elem(&zt_threads, &ptid);
+	struct zt_thread *n = bpf_map_lookup_elem(&zt_threads, &ntid);
+	__u64 now = 0;
+
+	/* The clock only for a thread accounted for (the common case is
+	 * neither). */
+	if (p) {
+		now = bpf_ktime_get_ns();
+		if (p->state == ZT_TS_RUNNING && now > p->last_ns)
+			p->cpu_ns += now - p->last_ns;
+		/* Still runnable (preempted, throttled, yielded): it waits
+		 * for a CPU from now on. */
+		p->state = preempt || zt_task_running(prev) ? ZT_TS_RUNNABLE : ZT_TS_BLOCKED;
+		p->last_ns = now;
+	}
+	if (n) {
+		if (!now)
+			now = bpf_ktime_get_ns();
+		if (n->state == ZT_TS_RUNNABLE && now > n->last_ns)
+			n->runq_ns += now - n->last_ns;
+		n->state = ZT_TS_RUNNING;
+		n->last_ns = now;
+	}
+	return 0;
+}
+
+static __always_inline int zt_on_wakeup(struct task_struct *p)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	struct zt_thread *t = bpf_map_lookup_elem(&zt_threads, &tid);
+
+	/* A wakeup of a thread not yet switched out changes nothing. */
+	if (t && t->state == ZT_TS_BLOCKED) {
+		t->state = ZT_TS_RUNNABLE;
+		t->last_ns = bpf_ktime_get_ns();
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(zt_tp_btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return zt_on_switch(preempt, prev, next);
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(zt_tp_btf_wakeup, struct task_struct *p)
+{
+	return zt_on_wakeup(p);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(zt_tp_btf_wakeup_new, struct task_struct *p)
+{
+	return zt_on_wakeup(p);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(zt_raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return zt_on_switch(preempt, prev, next);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(zt_raw_wakeup, struct task_struct *p)
+{
+	return zt_on_wakeup(p);
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(zt_raw_wakeup_new, struct task_struct *p)
+{
+	return zt_on_wakeup(p);
+}
