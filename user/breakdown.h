@@ -79,12 +79,15 @@ void zt_breakdown_compute(const struct zt_bd_input *in, uint64_t dur_ns, struct 
 const char *zt_breakdown_cause(const struct zt_span_bd *b);
 
 /* Client phases (devtools' names): connect (SYN to ESTABLISHED, first
- * request on a connection seen from its handshake), time to first response
+ * request on a connection seen from its handshake), TLS (the handshake's
+ * records, first request on the connection), time to first response
  * byte after the request's last, download (first to last response byte). */
 struct zt_phases {
 	bool has;
 	bool has_connect;
-	uint64_t connect_ns, ttfb_ns, download_ns;
+	bool has_tls;   /* first request on a TLS connection whose handshake the
+			 * socket hooks saw (set by the tracer) */
+	uint64_t connect_ns, tls_ns, ttfb_ns, download_ns;
 };
 
 void zt_phases_compute(uint64_t req_last_ns, uint64_t resp_first_ns, uint64_t resp_last_ns,

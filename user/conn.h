@@ -55,6 +55,9 @@ struct zt_conn {
 	uint64_t est_ns;     /* server seen from its handshake: ESTABLISHED */
 	uint64_t first_io_ns; /* its first traced read or write */
 	uint64_t connect_ns; /* client seen from its handshake: SYN to ESTABLISHED */
+	/* The socket's TLS records before the library's first plaintext: the
+	 * handshake, first to last (0: none seen). */
+	uint64_t tls_hs_first_ns, tls_hs_last_ns;
 	struct zt_conn *lru_prev, *lru_next; /* most recent at the head */
 	void *proto;        /* parser state (zt_proto_get(proto_id)), owned by the tracer */
 };

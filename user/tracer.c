@@ -64,10 +64,18 @@ static void span_timing(const struct zt_conn *c, const struct zt_txn *t, struct 
 	if (!t->server) {
 		zt_phases_compute(t->req_last_ns, t->resp_first_ns, t->resp_last_ns,
 				  seq == 0 ? c->connect_ns : 0, &s->phases);
+		/* The handshake as the socket saw it: ClientHello out to the
+		 * last TLS record before the first plaintext (the library's
+		 * own work between them included). */
+		if (s->phases.has && seq == 0 && c->tls && c->tls_hs_first_ns) {
+			s->phases.has_tls = true;
+			s->phases.tls_ns = c->tls_hs_last_ns - c->tls_hs_first_ns;
+		}
 		if (s->phases.has) {
 			const struct zt_stamp *a = stamp_at(&c->st_req_first, t->req_first_ns),
 					      *b = stamp_at(&c->st_resp_last, t->resp_last_ns);
-			uint64_t wire = s->phases.connect_ns + s->phases.download_ns;
+			uint64_t wire = s->phases.connect_ns + s->phases.tls_ns +
+					s->phases.download_ns;
 
 			if (b && (b->flags & ZT_DF_TCPINFO)) {
 				s->bd.has_net = true;
@@ -434,11 +442,14 @@ static bool tls_route(struct zt_tracer *tr, struct zt_conn *c, const struct zt_d
 		}
 		return true;
 	}
+	if (c->tls_raw && !c->tls)
+		c->tls_hs_last_ns = e->hdr.ts_ns;
 	if (c->tls || c->tls_raw)
 		return false;
 	/* TLS runs over TCP; a DNS ID may begin with the same bytes. */
 	if (!c->proto && c->ipproto != IPPROTO_UDP && looks_like_tls(e)) {
 		c->tls_raw = true;
+		c->tls_hs_first_ns = c->tls_hs_last_ns = e->hdr.ts_ns;
 		return false;
 	}
 	return true;

@@ -175,6 +175,48 @@ test_accept_wait() {
 	within "accept_wait" "$want" "$(jvals "$f" "$sel" .accept_wait_ns)"
 }
 
+# A TLS server that takes 300 ms over its handshake (its SNI callback
+# sleeps): the client span's tls phase is that handshake, as curl measured
+# it (appconnect - connect), and the phases after it stay small.
+test_tls_handshake() {
+	local f=$ZT_TMP/spans.json tc ta want
+	zt_tls_cert
+	cat >"$ZT_TMP/slow_tls.py" <<'PY'
+import http.server, ssl, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "3")
+        self.end_headers()
+        self.wfile.write(b"ok\n")
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer((sys.argv[1], 8443), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+ctx.sni_callback = lambda sock, name, c: time.sleep(0.3)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+PY
+	ct_create app "$ZT_NET4.2"
+	ct_create cli "$ZT_NET4.3"
+	ct_bg app "$ZT_PY" "$ZT_TMP/slow_tls.py" "$ZT_NET4.2" "$ZT_TMP/tls/cert.pem" "$ZT_TMP/tls/key.pem"
+	zt_wait_for 10 "slow_tls.py listening" \
+		sh -c "ip netns exec zt-app ss -Hltn 'sport = :8443' | grep -q ."
+	ztrace_start "$f" --container app --container cli
+	ct_exec cli curl -skf -o /dev/null -w '%{time_connect} %{time_appconnect}\n' \
+		--resolve "slow.test:8443:$ZT_NET4.2" "https://slow.test:8443/hs" >"$ZT_TMP/curl.out"
+	ztrace_stop
+	read -r tc ta <"$ZT_TMP/curl.out"
+	want=$(awk -v a="$tc" -v b="$ta" 'BEGIN { printf "%d", (b - a) * 1e9 }')
+	local sel='.kind == "client" and .container == "cli" and .target == "/hs"'
+	assert_eq "curl's client spans over TLS" 1 "$(jcount "$f" "$sel and .tls == true")"
+	within "tls phase" "$want" "$(jvals "$f" "$sel" .phases.tls_ns)"
+	assert_spans "$f" "$sel" '.phases.connect_ns < 50000000 and .phases.ttfb_ns < 100000000' \
+		"connect and ttfb without the handshake's 300 ms"
+}
+
 # --no-sched: the scheduler hooks are not loaded (the start line says so)
 # and spans carry no cpu/runq figures rather than made-up ones.
 test_no_sched() {

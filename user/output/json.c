@@ -117,6 +117,8 @@ static void json_timing(struct zt_outbuf *o, const struct zt_span *s)
 		zt_outbuf_puts(o, ",\"phases\":{");
 		if (s->phases.has_connect)
 			zt_outbuf_printf(o, "\"connect_ns\":%" PRIu64 ",", s->phases.connect_ns);
+		if (s->phases.has_tls)
+			zt_outbuf_printf(o, "\"tls_ns\":%" PRIu64 ",", s->phases.tls_ns);
 		zt_outbuf_printf(o, "\"ttfb_ns\":%" PRIu64 ",\"download_ns\":%" PRIu64 "}",
 				 s->phases.ttfb_ns, s->phases.download_ns);
 	}

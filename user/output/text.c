@@ -77,13 +77,15 @@ static void text_timing(struct zt_outbuf *o, const struct zt_span *s)
 	else if (b->has)
 		zt_outbuf_printf(o, " [deps %.1f net %.1f rest %.1f]", b->deps_ns / 1e6,
 				 b->net_ns / 1e6, b->io_ns / 1e6);
-	if (s->phases.has && s->phases.has_connect)
-		zt_outbuf_printf(o, " [connect %.1f ttfb %.1f download %.1f]",
-				 s->phases.connect_ns / 1e6, s->phases.ttfb_ns / 1e6,
+	if (s->phases.has) {
+		zt_outbuf_puts(o, " [");
+		if (s->phases.has_connect)
+			zt_outbuf_printf(o, "connect %.1f ", s->phases.connect_ns / 1e6);
+		if (s->phases.has_tls)
+			zt_outbuf_printf(o, "tls %.1f ", s->phases.tls_ns / 1e6);
+		zt_outbuf_printf(o, "ttfb %.1f download %.1f]", s->phases.ttfb_ns / 1e6,
 				 s->phases.download_ns / 1e6);
-	else if (s->phases.has)
-		zt_outbuf_printf(o, " [ttfb %.1f download %.1f]", s->phases.ttfb_ns / 1e6,
-				 s->phases.download_ns / 1e6);
+	}
 	if (s->has_accept_wait)
 		zt_outbuf_printf(o, " [accept %.1f]", s->accept_wait_ns / 1e6);
 }
