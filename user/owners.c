@@ -36,6 +36,7 @@ struct zt_owners {
 	uint32_t n;
 	struct answer *answers; /* every answer given, freed at the end only */
 	struct zt_owners_stats st;
+	uint64_t recheck_ns;
 };
 
 static const struct zt_owner unknown;
@@ -64,6 +65,7 @@ struct zt_owners *zt_owners_new_at(const char *file, const struct zt_owners_root
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	o->recheck_ns = ZT_OWNERS_RECHECK_NS;
 	if (file && zt_owner_rules_load(file, &o->rules, err, errlen)) {
 		free(o);
 		return NULL;
@@ -116,6 +118,11 @@ void zt_owners_free(struct zt_owners *o)
 const struct zt_owners_stats *zt_owners_stats(const struct zt_owners *o)
 {
 	return &o->st;
+}
+
+void zt_owners_set_recheck(struct zt_owners *o, uint64_t ns)
+{
+	o->recheck_ns = ns;
 }
 
 /* The answer for these values: the shared unknown one when all are NULL. */
@@ -224,7 +231,7 @@ const struct zt_owner *zt_owners_lookup(struct zt_owners *o, const char *contain
 				o->st.known += e->cur == &unknown && ans != &unknown;
 				e->cur = ans;
 			}
-			e->recheck_at = final ? 0 : mono_ns() + ZT_OWNERS_RECHECK_NS;
+			e->recheck_at = final ? 0 : mono_ns() + o->recheck_ns;
 		}
 		return e->cur;
 	}
@@ -239,6 +246,6 @@ const struct zt_owner *zt_owners_lookup(struct zt_owners *o, const char *contain
 	o->st.cached++;
 	e->cur = resolve(o, container, cgroup, true, &final);
 	o->st.known += e->cur != &unknown;
-	e->recheck_at = final ? 0 : mono_ns() + ZT_OWNERS_RECHECK_NS;
+	e->recheck_at = final ? 0 : mono_ns() + o->recheck_ns;
 	return e->cur;
 }

@@ -67,6 +67,8 @@ struct zt_owners_stats {
 	uint64_t cache_full;  /* lookups answered unknown: the cache was full */
 };
 const struct zt_owners_stats *zt_owners_stats(const struct zt_owners *o);
+/* Tests: ask unknown containers again after `ns` instead of ZT_OWNERS_RECHECK_NS. */
+void zt_owners_set_recheck(struct zt_owners *o, uint64_t ns);
 
 /* "page team-pong" target of an owner: its pager, else its team, else NULL. */
 const char *zt_owner_page_target(const struct zt_owner *ow);

@@ -134,6 +134,8 @@ static int parse_line(const char *name, int lineno, const char *s, const char *e
 
 		while (r.on_path && *pat == '/')
 			pat++;
+		if (!*pat)
+			return perr(err, errlen, name, lineno, "'%.64s' is an empty cgroup path", tok);
 		r.pattern = strdup(pat);
 	}
 	if (!r.pattern)
