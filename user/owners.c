@@ -10,13 +10,16 @@
 #include "owners_file.h"
 #include "owners_runtime.h"
 
-/* Open addressing, never deleted from: twice the entries keeps probes short. */
+/* Open addressing, never deleted from (emptied whole when full): twice the
+ * entries keeps probes short. The answers' own table likewise. */
 #define SLOTS (2 * ZT_OWNERS_CACHE_MAX)
+#define ANSWER_SLOTS (2 * ZT_OWNERS_ANSWERS_MAX)
 
 struct entry {
 	char *key;   /* the cgroup path; "\x01NAME" when only the container name is known */
 	const struct zt_owner *cur;
 	uint64_t recheck_at; /* CLOCK_MONOTONIC ns; 0: final */
+	uint32_t rechecks;
 };
 
 /* An answer and its strings, in one allocation. */
@@ -34,7 +37,8 @@ struct zt_owners {
 	struct zt_runtime_scan *scan;
 	struct entry slot[SLOTS];
 	uint32_t n;
-	struct answer *answers; /* every answer given, freed at the end only */
+	struct answer *answers; /* every distinct answer, freed at the end only */
+	struct answer *by_value[ANSWER_SLOTS];
 	struct zt_owners_stats st;
 	uint64_t recheck_ns;
 };
@@ -125,19 +129,44 @@ void zt_owners_set_recheck(struct zt_owners *o, uint64_t ns)
 	o->recheck_ns = ns;
 }
 
-/* The answer for these values: the shared unknown one when all are NULL. */
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static uint32_t hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* The answer for these values: the shared unknown one when all are NULL,
+ * else the one interned for them. */
 static const struct zt_owner *answer_of(struct zt_owners *o, const char *val[ZT_OWNER_FIELDS])
 {
 	size_t len[ZT_OWNER_FIELDS], total = 0;
+	uint32_t h = 0, i;
 	struct answer *a;
 	char *p;
 
 	for (int f = 0; f < ZT_OWNER_FIELDS; f++) {
 		len[f] = val[f] ? strlen(val[f]) + 1 : 0;
 		total += len[f];
+		h = h * 31 + (val[f] ? hash(val[f]) : 0);
 	}
 	if (!total)
 		return &unknown;
+	for (i = h & (ANSWER_SLOTS - 1); (a = o->by_value[i]); i = (i + 1) & (ANSWER_SLOTS - 1))
+		if (same(a->o.team, val[ZT_OWNER_TEAM]) && same(a->o.source, val[ZT_OWNER_SOURCE]) &&
+		    same(a->o.pager, val[ZT_OWNER_PAGER]))
+			return &a->o;
+	if (o->st.owners >= ZT_OWNERS_ANSWERS_MAX) {
+		o->st.answers_full++;
+		return &unknown;
+	}
 	a = calloc(1, sizeof(*a) + total);
 	if (!a)
 		return &unknown;
@@ -154,6 +183,8 @@ static const struct zt_owner *answer_of(struct zt_owners *o, const char *val[ZT_
 	}
 	a->next = o->answers;
 	o->answers = a;
+	o->by_value[i] = a;
+	o->st.owners++;
 	return &a->o;
 }
 
@@ -188,13 +219,19 @@ static const struct zt_owner *resolve(struct zt_owners *o, const char *container
 	return ans;
 }
 
-static uint32_t hash(const char *s)
+/* Full: every entry goes; the answers stay (spans point at them). */
+static void cache_reset(struct zt_owners *o)
 {
-	uint32_t h = 2166136261u;
+	for (uint32_t i = 0; i < SLOTS; i++)
+		free(o->slot[i].key);
+	memset(o->slot, 0, sizeof(o->slot));
+	o->n = 0;
+	o->st.resets++;
+}
 
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
+static void schedule(struct zt_owners *o, struct entry *e, bool final)
+{
+	e->recheck_at = final || e->rechecks >= ZT_OWNERS_RECHECKS_MAX ? 0 : mono_ns() + o->recheck_ns;
 }
 
 const struct zt_owner *zt_owners_lookup(struct zt_owners *o, const char *container, const char *cgroup)
@@ -226,26 +263,29 @@ const struct zt_owner *zt_owners_lookup(struct zt_owners *o, const char *contain
 			const struct zt_owner *ans;
 
 			o->st.rechecks++;
+			e->rechecks++;
 			ans = resolve(o, container, cgroup, false, &final);
 			if (ans) {
 				o->st.known += e->cur == &unknown && ans != &unknown;
 				e->cur = ans;
 			}
-			e->recheck_at = final ? 0 : mono_ns() + o->recheck_ns;
+			schedule(o, e, final);
 		}
 		return e->cur;
 	}
 	if (o->n >= ZT_OWNERS_CACHE_MAX) {
-		o->st.cache_full++;
-		return &unknown;
+		cache_reset(o);
+		for (i = hash(key) & (SLOTS - 1); o->slot[i].key; i = (i + 1) & (SLOTS - 1))
+			;
+		e = &o->slot[i];
 	}
 	e->key = strdup(key);
 	if (!e->key)
 		return &unknown;
 	o->n++;
-	o->st.cached++;
+	o->st.cgroups++;
 	e->cur = resolve(o, container, cgroup, true, &final);
 	o->st.known += e->cur != &unknown;
-	e->recheck_at = final ? 0 : mono_ns() + o->recheck_ns;
+	schedule(o, e, final);
 	return e->cur;
 }

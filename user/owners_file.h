@@ -41,7 +41,7 @@ struct zt_owner_rule {
 
 struct zt_owner_rules {
 	struct zt_owner_rule *r;
-	int n;
+	int n, cap;
 };
 
 /*

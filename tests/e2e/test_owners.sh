@@ -115,7 +115,8 @@ test_owners_from_annotations() {
 	assert_match "the slow trace's verdict names pong's pager" \
 		"^page $PAGER: 2[0-9][0-9] ms of 2[0-9][0-9] ms in pong$" \
 		"$(jq -r 'select(.type == "trace" and .duration_ns > 150000000) | .verdict' "$ZT_OUT")"
-	assert_match "the owners line" "^ztrace: owners: cgroups=2 known=1 runtime=1 rechecks=[0-9]+ cache_full=0$" \
+	assert_match "the owners line" \
+		"^ztrace: owners: cgroups=2 known=1 runtime=1 rechecks=[0-9]+ resets=0 owners=1 owners_full=0$" \
 		"$(grep '^ztrace: owners: ' "$ZT_OUT.err")"
 }
 

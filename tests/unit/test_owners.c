@@ -531,31 +531,85 @@ static void test_recheck(void)
 	zt_owners_free(o);
 }
 
+static void rm_rf(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* Container churn: the cache is emptied when full, the answers (interned,
+ * one per distinct owner) stay where spans point. */
 static void test_cache_bound(void)
 {
 	struct zt_owners *o;
-	const struct zt_owner *ow;
+	const struct zt_owner *ow, *first;
 	char cg[64];
 	char err[256];
 
-	put("all", "* team=everyone\n");
+	put("all", "* team=everyone\nc/1* pager=ones\n");
 	o = zt_owners_new_at(path_of("all"), NULL, err, sizeof(err));
+	first = zt_owners_lookup(o, "c", "c/0");
 	for (int i = 0; i < ZT_OWNERS_CACHE_MAX; i++) {
 		snprintf(cg, sizeof(cg), "c/%d", i);
 		ow = zt_owners_lookup(o, "c", cg);
-		if (!ow || !ow->team || strcmp(ow->team, "everyone")) {
+		if (!ow || !ow->team || strcmp(ow->team, "everyone") ||
+		    (cg[2] != '1' && ow != first)) {
 			CHECK(0);
 			break;
 		}
 	}
-	CHECK_EQ_INT(zt_owners_stats(o)->cached, ZT_OWNERS_CACHE_MAX);
+	CHECK_EQ_INT(zt_owners_stats(o)->cgroups, ZT_OWNERS_CACHE_MAX);
 	CHECK_EQ_INT(zt_owners_stats(o)->known, ZT_OWNERS_CACHE_MAX);
-	/* full: a new cgroup is unknown and counted; the old ones still answer */
+	CHECK_EQ_INT(zt_owners_stats(o)->owners, 2);
+	CHECK_EQ_INT(zt_owners_stats(o)->resets, 0);
+	/* full: emptied, the new cgroup answered, the answers the same */
 	ow = zt_owners_lookup(o, "c", "c/new");
-	check_owner(ow, NULL, NULL, NULL);
-	CHECK_EQ_INT(zt_owners_stats(o)->cache_full, 1);
-	CHECK_EQ_STR(zt_owners_lookup(o, "c", "c/17")->team, "everyone");
+	CHECK(ow == first);
+	CHECK_EQ_INT(zt_owners_stats(o)->resets, 1);
+	CHECK_EQ_STR(first->team, "everyone");
+	ow = zt_owners_lookup(o, "c", "c/17");
+	check_owner(ow, "everyone", NULL, "ones");
+	CHECK_EQ_INT(zt_owners_stats(o)->cgroups, ZT_OWNERS_CACHE_MAX + 2);
+	CHECK_EQ_INT(zt_owners_stats(o)->owners, 2);
 	zt_owners_free(o);
+}
+
+/* Distinct owners past their bound: unknown, counted. */
+static void test_answers_bound(void)
+{
+	struct zt_owners *o;
+	struct zt_runtime_owner ro;
+	char cg[64], id[64], err[256];
+	int unknowns = 0;
+
+	struct zt_owners_roots roots = { .runc = path_of("many") };
+
+	o = zt_owners_new_at(NULL, &roots, err, sizeof(err));
+	for (int i = 0; i <= ZT_OWNERS_ANSWERS_MAX; i++) {
+		char state[128], rel[128];
+
+		snprintf(id, sizeof(id), "many%d", i);
+		snprintf(rel, sizeof(rel), "many/%s/state.json", id);
+		snprintf(state, sizeof(state), "{\"config\":{\"labels\":[\"team=t%d\"]}}", i);
+		put(rel, state);
+	}
+	for (int i = 0; i <= ZT_OWNERS_ANSWERS_MAX; i++) {
+		const struct zt_owner *ow;
+
+		snprintf(cg, sizeof(cg), "x/many%d", i);
+		ow = zt_owners_lookup(o, "c", cg);
+		unknowns += !ow->team;
+	}
+	CHECK_EQ_INT(unknowns, 1);
+	CHECK_EQ_INT(zt_owners_stats(o)->owners, ZT_OWNERS_ANSWERS_MAX);
+	CHECK_EQ_INT(zt_owners_stats(o)->answers_full, 1);
+	CHECK_EQ_INT(zt_owners_stats(o)->resets, 1);
+	(void)ro;
+	zt_owners_free(o);
+	rm_rf(path_of("many"));
 }
 
 /* Files where state belongs that must not hang or crash us. */
@@ -616,14 +670,6 @@ static void test_json_span(void)
 	zt_outbuf_free(&o);
 }
 
-static void rm_rf(const char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd))
-		fprintf(stderr, "could not remove %s\n", dir);
-}
 
 int main(void)
 {
@@ -642,6 +688,7 @@ int main(void)
 	test_file_over_runtime();
 	test_recheck();
 	test_cache_bound();
+	test_answers_bound();
 	test_hostile_files();
 	test_json_span();
 	rm_rf(tmp);
