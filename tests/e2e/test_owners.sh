@@ -161,7 +161,8 @@ test_owners_file_and_otlp() {
 		# pong's pager from the file wins over its oncall annotation
 		pong   pager="#pong-pager"
 		pi?g   team=team-ping   # a glob
-		*      source=https://never.example.test   # over pong's annotation too
+		ztrace-e2e-own*   source=https://runc-id.example.test   # runc's id for pong
+		*      source=https://never.example.test   # every other container
 	EOF
 	ztrace_start "$ZT_TMP/spans.json" --container ping --container pong --traces \
 		--owners "$ZT_TMP/owners" --otlp "127.0.0.1:$OTLP_PORT"
@@ -171,16 +172,16 @@ test_owners_file_and_otlp() {
 	zt_wait_for 10 "8 spans at the collector" otlp_spans 8
 	ztrace_stop
 
-	# The file speaks for a field first: '*' gives every container a source.
+	# The file speaks for a field first; '*' gives every other container a source.
 	assert_spans "$ZT_OUT" '(.type // "") != "trace" and .container == "pong"' \
-		".owner == {\"team\": \"$TEAM\", \"source\": \"https://never.example.test\", \"pager\": \"#pong-pager\"}" \
-		"pong: team from the annotations, source and pager from the file"
+		".owner == {\"team\": \"$TEAM\", \"source\": \"https://runc-id.example.test\", \"pager\": \"#pong-pager\"}" \
+		"pong: team from the annotations, source (by runc's id) and pager from the file"
 	assert_spans "$ZT_OUT" '(.type // "") != "trace" and .container == "ping"' \
 		'.owner == {"team": "team-ping", "source": "https://never.example.test"}' \
 		"ping: team and source from the file"
 	assert_eq "spans received" 8 "$(grep -c '' "$OTLP_DIR/spans.jsonl")"
 	assert_eq "pong's resources' owner attributes" \
-		"$TEAM https://never.example.test #pong-pager" \
+		"$TEAM https://runc-id.example.test #pong-pager" \
 		"$(jq -r 'select(.resource["service.name"] == "pong") | [.resource["ztrace.owner.team"],
 			.resource["vcs.repository.url.full"], .resource["ztrace.owner.pager"]] | join(" ")' \
 			"$OTLP_DIR/spans.jsonl" | sort -u)"

@@ -326,6 +326,7 @@ static void test_parse_shapes(void)
 	CHECK_EQ_STR(ro.val[ZT_OWNER_PAGER], "web-oncall@example.test");
 	CHECK_EQ_STR(bundle, "/srv/web1"); /* runc's own, the last */
 	CHECK_EQ_STR(cg, "/sys/fs/cgroup/unified/ztrace-test/web");
+	CHECK_EQ_STR(ro.name, "web1");
 	free(bundle);
 	free(cg);
 	zt_runtime_owner_free(&ro);
