@@ -45,11 +45,12 @@ struct zt_owners {
 
 static const struct zt_owner unknown;
 
+/* Coarse (a tick): rechecks are seconds apart, and this runs per span. */
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
@@ -219,6 +220,15 @@ static const struct zt_owner *resolve(struct zt_owners *o, const char *container
 	return ans;
 }
 
+/* Per span: the length and the last 32 bytes, where cgroup paths differ
+ * (container ids, leaf names); strcmp settles collisions. */
+static uint32_t key_hash(const char *key)
+{
+	size_t n = strlen(key);
+
+	return hash(key + (n > 32 ? n - 32 : 0)) ^ (uint32_t)n * 2654435761u;
+}
+
 /* Full: every entry goes; the answers stay (spans point at them). */
 static void cache_reset(struct zt_owners *o)
 {
@@ -254,7 +264,7 @@ const struct zt_owner *zt_owners_lookup(struct zt_owners *o, const char *contain
 		snprintf(keybuf, sizeof(keybuf), "\x01%s", container);
 		key = keybuf;
 	}
-	for (i = hash(key) & (SLOTS - 1); o->slot[i].key; i = (i + 1) & (SLOTS - 1))
+	for (i = key_hash(key) & (SLOTS - 1); o->slot[i].key; i = (i + 1) & (SLOTS - 1))
 		if (!strcmp(o->slot[i].key, key))
 			break;
 	e = &o->slot[i];
@@ -275,7 +285,7 @@ const struct zt_owner *zt_owners_lookup(struct zt_owners *o, const char *contain
 	}
 	if (o->n >= ZT_OWNERS_CACHE_MAX) {
 		cache_reset(o);
-		for (i = hash(key) & (SLOTS - 1); o->slot[i].key; i = (i + 1) & (SLOTS - 1))
+		for (i = key_hash(key) & (SLOTS - 1); o->slot[i].key; i = (i + 1) & (SLOTS - 1))
 			;
 		e = &o->slot[i];
 	}

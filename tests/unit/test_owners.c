@@ -504,7 +504,7 @@ static void test_recheck(void)
 {
 	struct zt_owners *o = owners_at(NULL);
 	const struct zt_owner *ow, *first;
-	struct timespec ms = { 0, 2000000 };
+	struct timespec ms = { 0, 25000000 }; /* past a coarse clock tick (HZ 100: 10 ms) */
 
 	zt_owners_set_recheck(o, 1000000); /* 1 ms */
 	first = zt_owners_lookup(o, "late", "ztrace-test/late");
