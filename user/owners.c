@@ -204,7 +204,8 @@ static const struct zt_owner *resolve(struct zt_owners *o, const char *container
 
 	if (o->runtime && cgroup)
 		found = zt_runtime_lookup(&o->roots, &o->scan, cgroup, &ro);
-	*final = !o->runtime || found;
+	/* Without a cgroup path no runtime can be asked: nothing to wait for. */
+	*final = !o->runtime || !cgroup || found;
 	if (!found && !force) {
 		zt_runtime_owner_free(&ro);
 		return NULL;

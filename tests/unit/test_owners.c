@@ -522,6 +522,16 @@ static void test_recheck(void)
 	CHECK(zt_owners_lookup(o, "late", "ztrace-test/late") == ow);
 	CHECK_EQ_INT(zt_owners_stats(o)->rechecks, 2);
 	CHECK_EQ_INT(zt_owners_stats(o)->known, 1);
+	/* no cgroup path: no runtime to ask, never rechecked */
+	zt_owners_lookup(o, "solo", NULL);
+	nanosleep(&ms, NULL);
+	zt_owners_lookup(o, "solo", NULL);
+	CHECK_EQ_INT(zt_owners_stats(o)->rechecks, 2);
+	/* at most ZT_OWNERS_RECHECKS_MAX times */
+	zt_owners_set_recheck(o, 0);
+	for (int i = 0; i < ZT_OWNERS_RECHECKS_MAX + 5; i++)
+		zt_owners_lookup(o, "never", "ztrace-test/never");
+	CHECK_EQ_INT(zt_owners_stats(o)->rechecks, 2 + ZT_OWNERS_RECHECKS_MAX);
 	zt_owners_free(o);
 
 	/* the default interval: not asked again at once */
