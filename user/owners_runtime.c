@@ -324,7 +324,7 @@ bool zt_runtime_id(const char *cgroup, char *id, size_t idsz)
 {
 	static const char *const prefixes[] = { "docker-", "cri-containerd-", "crio-", "libpod-" };
 	char buf[PATH_MAX];
-	const char *leaf, *parent = "";
+	const char *leaf;
 	char *slash;
 	size_t n;
 
@@ -337,10 +337,6 @@ bool zt_runtime_id(const char *cgroup, char *id, size_t idsz)
 		buf[--n] = 0;
 	slash = strrchr(buf, '/');
 	leaf = slash ? slash + 1 : buf;
-	if (slash) {
-		*slash = 0;
-		parent = strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
-	}
 	n = strlen(leaf);
 	if (!n || !strcmp(leaf, "?"))
 		return false;
@@ -354,7 +350,6 @@ bool zt_runtime_id(const char *cgroup, char *id, size_t idsz)
 	}
 	/* Everything else, docker/<id>, a bare 64-hex id and a runc container
 	 * named like its cgroup alike, is the leaf itself. */
-	(void)parent;
 	return snprintf(id, idsz, "%s", leaf) < (int)idsz;
 }
 
