@@ -23,6 +23,7 @@
 #include "hooks.h"
 #include "loader.h"
 #include "output/output.h"
+#include "owners.h"
 #include "tls/attach.h"
 #include "tracer.h"
 
@@ -37,6 +38,7 @@ static struct {
 	bool all, json, verbose, no_tls, no_sched, tls_per_process, traces;
 	char *sel_rel[MAX_SELECTIONS]; /* each selection's cgroup, relative to the root */
 	double duration;
+	const char *owners_file;
 	uint32_t capture_bytes, ringbuf_size, max_conns;
 	enum zt_hook_mode hooks;
 	struct zt_otlp_opts otlp;
@@ -72,6 +74,7 @@ enum {
 	OPT_OTLP_QUEUE,
 	OPT_TRACES,
 	OPT_NO_SCHED,
+	OPT_OWNERS,
 };
 
 static const struct argp_option opts[] = {
@@ -100,6 +103,9 @@ static const struct argp_option opts[] = {
 	{ "traces", OPT_TRACES, NULL, 0,
 	  "Each finished trace as a tree with its critical path (text), or a trace record "
 	  "after its spans (--json)", 0 },
+	{ "owners", OPT_OWNERS, "FILE", 0,
+	  "Owners of containers: lines 'PATTERN team=... source=... pager=...' (a glob on the "
+	  "container's name), over what the runtime's labels say", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -145,6 +151,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_TRACES:
 		env.traces = true;
+		break;
+	case OPT_OWNERS:
+		env.owners_file = arg;
 		break;
 	case OPT_NO_TLS:
 		env.no_tls = true;
@@ -352,6 +361,18 @@ static void tls_on_poll(void *ctx)
 }
 
 static struct zt_otlp *otlp;
+static struct zt_owners *owners;
+
+static void owners_summary(void)
+{
+	const struct zt_owners_stats *st = zt_owners_stats(owners);
+
+	fprintf(stderr, "ztrace: owners: cgroups=%llu known=%llu runtime=%llu rechecks=%llu "
+		"resets=%llu owners=%llu owners_full=%llu\n", (unsigned long long)st->cgroups,
+		(unsigned long long)st->known, (unsigned long long)st->runtime_found,
+		(unsigned long long)st->rechecks, (unsigned long long)st->resets,
+		(unsigned long long)st->owners, (unsigned long long)st->answers_full);
+}
 
 /* Queued spans get a bounded time to reach the collector, then the count. */
 static void otlp_summary(void)
@@ -414,6 +435,15 @@ int main(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
 	libbpf_set_print(libbpf_print);
+	{
+		char err[512];
+
+		/* First: a mistake in the file is the user's to fix, said
+		 * before anything else is checked or loaded. */
+		owners = zt_owners_new(env.owners_file, err, sizeof(err));
+		if (!owners)
+			return die_usage("--owners %s", err);
+	}
 
 	if (geteuid() != 0)
 		return die_usage("must run as root (loading BPF programs needs CAP_BPF, "
@@ -469,6 +499,7 @@ int main(int argc, char **argv)
 		.max_conns = env.max_conns,
 		.mono_to_unix = mono_to_unix_offset(),
 		.cgroup_root = root,
+		.owners = owners,
 		.on_span = print_span,
 		.on_trace = env.traces ? print_trace : NULL,
 		.ctx = &out,
@@ -541,6 +572,9 @@ int main(int argc, char **argv)
 	zt_tracer_free(tracer);
 	zt_outbuf_flush(&out);
 	zt_outbuf_free(&out);
+	owners_summary();
+	/* Last: spans, the OTLP queue and traces point into it. */
+	zt_owners_free(owners);
 	for (int i = 0; i < env.nsel; i++)
 		free(env.sel_rel[i]);
 	return ret ? 1 : 0;
