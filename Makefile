@@ -20,8 +20,9 @@ CFLAGS_COMMON := -std=gnu11 -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
 		 -Wshadow -Wno-missing-field-initializers -D_GNU_SOURCE -I$(OUT) -Iuser -Ibpf
 CFLAGS     ?=
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-# What the parsers link (HPACK from nghttp2), then what the loader adds.
-PARSER_LIBS := -lelf -lnghttp2
+# What the parsers link (HPACK from nghttp2, json-c for the runtimes'
+# container configs), then what the loader adds.
+PARSER_LIBS := -lelf -lnghttp2 -ljson-c
 LIBS       := -lbpf -lz $(PARSER_LIBS)
 # The OTLP sender (user/export/otlp.c) posts with libcurl from its own thread;
 # only the ztrace binaries link it, the encoder is pure and in LIB_SRCS.

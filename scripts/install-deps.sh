@@ -31,6 +31,7 @@ PKGS=(
 	dnsmasq-base bind9-dnsutils haproxy
 	libcurl4-openssl-dev nodejs
 	libmicrohttpd-dev prometheus chromium
+	libjson-c-dev runc busybox-static
 )
 # npm: Debian's nodejs leaves it to its own package, NodeSource's bundles it
 # (and conflicts with Debian's npm): ask only when there is none.

@@ -24,8 +24,8 @@
 #include "live/route.h"
 #include "live/server.h"
 #include "loader.h"
-#include "owners.h"
 #include "output/output.h"
+#include "owners.h"
 #include "tls/attach.h"
 #include "tracer.h"
 
@@ -40,6 +40,7 @@ static struct {
 	bool all, json, verbose, no_tls, tls_per_process, traces;
 	char *sel_rel[MAX_SELECTIONS]; /* each selection's cgroup, relative to the root */
 	double duration;
+	const char *owners_file;
 	uint32_t capture_bytes, ringbuf_size, max_conns;
 	enum zt_hook_mode hooks;
 	struct zt_otlp_opts otlp;
@@ -77,6 +78,7 @@ enum {
 	OPT_OTLP_QUEUE,
 	OPT_TRACES,
 	OPT_LISTEN,
+	OPT_OWNERS,
 };
 
 static const struct argp_option opts[] = {
@@ -106,6 +108,9 @@ static const struct argp_option opts[] = {
 	{ "listen", OPT_LISTEN, "ADDR:PORT", 0,
 	  "Serve live views over HTTP: /tracez, /servicez, /metrics (Prometheus); PORT or :PORT "
 	  "means 127.0.0.1, another address only when given", 0 },
+	{ "owners", OPT_OWNERS, "FILE", 0,
+	  "Owners of containers: lines 'PATTERN team=... source=... pager=...' (a glob on the "
+	  "container's name), over what the runtime's labels say", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -151,6 +156,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_TRACES:
 		env.traces = true;
+		break;
+	case OPT_OWNERS:
+		env.owners_file = arg;
 		break;
 	case OPT_NO_TLS:
 		env.no_tls = true;
@@ -389,6 +397,17 @@ static void on_poll(void *ctx)
 }
 
 static struct zt_otlp *otlp;
+static struct zt_owners *owners;
+
+static void owners_summary(void)
+{
+	const struct zt_owners_stats *st = zt_owners_stats(owners);
+
+	fprintf(stderr, "ztrace: owners: cgroups=%llu known=%llu runtime=%llu rechecks=%llu "
+		"cache_full=%llu\n", (unsigned long long)st->cached, (unsigned long long)st->known,
+		(unsigned long long)st->runtime_found, (unsigned long long)st->rechecks,
+		(unsigned long long)st->cache_full);
+}
 
 /* Queued spans get a bounded time to reach the collector, then the count. */
 static void otlp_summary(void)
@@ -445,7 +464,6 @@ int main(int argc, char **argv)
 	struct zt_outbuf out;
 	struct zt_tracer *tracer = NULL;
 	struct zt_tls *tls = NULL;
-	struct zt_owners *owners = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t seed;
 	int ret;
@@ -454,6 +472,15 @@ int main(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
 	libbpf_set_print(libbpf_print);
+	{
+		char err[512];
+
+		/* First: a mistake in the file is the user's to fix, said
+		 * before anything else is checked or loaded. */
+		owners = zt_owners_new(env.owners_file, err, sizeof(err));
+		if (!owners)
+			return die_usage("--owners %s", err);
+	}
 
 	if (geteuid() != 0)
 		return die_usage("must run as root (loading BPF programs needs CAP_BPF, "
@@ -508,6 +535,7 @@ int main(int argc, char **argv)
 		.max_conns = env.max_conns,
 		.mono_to_unix = mono_to_unix_offset(),
 		.cgroup_root = root,
+		.owners = owners,
 		.on_span = print_span,
 		.on_trace = env.traces || env.listen ? print_trace : NULL,
 		.ctx = &out,
@@ -545,7 +573,6 @@ int main(int argc, char **argv)
 	if (env.listen) {
 		char err[256];
 
-		owners = zt_owners_new(NULL, err, sizeof(err));
 		struct zt_live_opts lv = {
 			.listen = env.listen,
 			.owners = owners,
@@ -554,8 +581,7 @@ int main(int argc, char **argv)
 			.ringbuf_size = env.ringbuf_size,
 		};
 		/* Its own thread, signals blocked there. */
-		if (!owners || !(live = zt_live_new(&lv, err, sizeof(err)))) {
-			zt_owners_free(owners);
+		if (!(live = zt_live_new(&lv, err, sizeof(err)))) {
 			if (otlp)
 				zt_otlp_free(otlp);
 			zt_tracer_free(tracer);
@@ -607,12 +633,14 @@ int main(int argc, char **argv)
 	/* The server first: its thread reads what the tracer made. */
 	zt_live_free(live);
 	live = NULL;
-	zt_owners_free(owners);
 	zt_tls_free(tls);
 	zt_bpf_destroy(&bpf);
 	zt_tracer_free(tracer);
 	zt_outbuf_flush(&out);
 	zt_outbuf_free(&out);
+	owners_summary();
+	/* Last: spans, the OTLP queue and traces point into it. */
+	zt_owners_free(owners);
 	for (int i = 0; i < env.nsel; i++)
 		free(env.sel_rel[i]);
 	return ret ? 1 : 0;

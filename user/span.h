@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "conn.h"
+#include "owners.h"
 #include "proto/txn.h"
 
 #define ZT_ADDR_STR_MAX 64 /* "[ipv6]:port" */
@@ -27,6 +28,9 @@ struct zt_span {
 	uint64_t cgroup_id;
 	const char *cgroup;    /* path under the cgroup2 root */
 	const char *container; /* short name */
+	/* Who owns the container (owners.h); NULL when ztrace looks for no
+	 * owners, never freed while ztrace runs. */
+	const struct zt_owner *owner;
 	uint32_t pid, tid;
 	char comm[16];
 	char local[ZT_ADDR_STR_MAX], peer[ZT_ADDR_STR_MAX];

@@ -53,6 +53,8 @@ static void emit_txn(void *ctx, const struct zt_txn *t)
 	s->container = "?";
 	if (tr->names)
 		zt_cgroup_names_get(tr->names, s->cgroup_id, &s->cgroup, &s->container);
+	s->owner = tr->opts.owners ? zt_owners_lookup(tr->opts.owners, s->container, s->cgroup)
+				   : NULL;
 	tr->st.spans++;
 	/* The other end of a TCP connection counts its requests from the
 	 * same start only when both were seen from the handshake. */

@@ -42,6 +42,7 @@ struct zt_tracer_opts {
 	uint32_t max_conns;       /* connection table bound */
 	int64_t mono_to_unix;     /* add to kernel timestamps for unix ns */
 	const char *cgroup_root;  /* cgroup2 mount, for names; NULL: no names */
+	struct zt_owners *owners; /* each span's owner (may be NULL: none) */
 	void (*on_span)(void *ctx, struct zt_span *s);
 	/* Each finished trace, after its spans (may be NULL). */
 	void (*on_trace)(void *ctx, const struct zt_trace_out *t);

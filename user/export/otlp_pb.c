@@ -361,12 +361,22 @@ void zt_otlp_span_resource(const struct zt_span *s, const char *host, struct zt_
 	r->host = host ? host : "";
 	r->pid = s->pid;
 	snprintf(r->exe, sizeof(r->exe), "%s", s->comm);
+	r->team = s->owner ? s->owner->team : NULL;
+	r->source = s->owner ? s->owner->source : NULL;
+	r->pager = s->owner ? s->owner->pager : NULL;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
 }
 
 static bool same_resource(const struct zt_otlp_resource *a, const struct zt_otlp_resource *b)
 {
 	return a->pid == b->pid && !strcmp(a->service, b->service) &&
-	       !strcmp(a->container_id, b->container_id) && !strcmp(a->exe, b->exe);
+	       !strcmp(a->container_id, b->container_id) && !strcmp(a->exe, b->exe) &&
+	       same_str(a->team, b->team) && same_str(a->source, b->source) &&
+	       same_str(a->pager, b->pager);
 }
 
 static void resource_attrs(const struct zt_otlp_resource *r, struct zt_otlp_fields *f)
@@ -377,6 +387,13 @@ static void resource_attrs(const struct zt_otlp_resource *r, struct zt_otlp_fiel
 	add_str(f, "host.name", r->host);
 	add_int(f, "process.pid", r->pid);
 	add_str(f, "process.executable.name", r->exe);
+	/* Semantic conventions have no owner; the source is a repository. */
+	if (r->team)
+		add_str(f, "ztrace.owner.team", r->team);
+	if (r->source)
+		add_str(f, "vcs.repository.url.full", r->source);
+	if (r->pager)
+		add_str(f, "ztrace.owner.pager", r->pager);
 }
 
 /* ---- protobuf ---- */

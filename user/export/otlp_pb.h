@@ -6,7 +6,9 @@
  * allocation; the caller's buffer is the only output.
  *
  * One ResourceSpans per resource (service.name, container.id, host.name,
- * process.pid, process.executable.name), one ScopeSpans ("ztrace") in each.
+ * process.pid, process.executable.name, and the container's owner where
+ * known: ztrace.owner.team, vcs.repository.url.full, ztrace.owner.pager),
+ * one ScopeSpans ("ztrace") in each.
  *
  * Bounds: a span encodes to at most ZT_OTLP_SPAN_WORST bytes in either form
  * (its resource included), so a buffer of n * ZT_OTLP_SPAN_WORST always
@@ -65,6 +67,9 @@ struct zt_otlp_resource {
 	const char *host;
 	uint32_t pid;
 	char exe[16];
+	/* The span's owner's (owners.h), NULL when unknown: they live until
+	 * the owners are freed, after the exporter stopped. */
+	const char *team, *source, *pager;
 };
 
 void zt_otlp_span_fields(const struct zt_span *s, struct zt_otlp_fields *f);

@@ -80,6 +80,28 @@ static void put_key(struct zt_outbuf *o, const char *key)
 	zt_outbuf_puts(o, key);
 }
 
+/* "owner":{"team":...,"source":...,"pager":...} with the fields known;
+ * nothing when none is. */
+static void put_owner(struct zt_outbuf *o, const struct zt_owner *ow)
+{
+	const char *key[3] = { "team", "source", "pager" };
+	const char *val[3];
+	bool first = true;
+
+	if (!ow || (!ow->team && !ow->source && !ow->pager))
+		return;
+	val[0] = ow->team, val[1] = ow->source, val[2] = ow->pager;
+	zt_outbuf_puts(o, ",\"owner\":{");
+	for (int i = 0; i < 3; i++) {
+		if (!val[i])
+			continue;
+		zt_outbuf_printf(o, "%s\"%s\":", first ? "" : ",", key[i]);
+		zt_json_string(o, val[i]);
+		first = false;
+	}
+	zt_outbuf_puts(o, "}");
+}
+
 void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 {
 	char ts[40];
@@ -102,6 +124,7 @@ void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 	zt_json_string(o, s->cgroup ? s->cgroup : "");
 	put_key(o, ",\"container\":");
 	zt_json_string(o, s->container ? s->container : "");
+	put_owner(o, s->owner);
 	zt_outbuf_printf(o, ",\"pid\":%u,\"tid\":%u,\"comm\":", s->pid, s->tid);
 	zt_json_string(o, s->comm);
 	zt_outbuf_printf(o, ",\"local\":\"%s\",\"peer\":\"%s\",\"bytes_in\":%" PRIu64

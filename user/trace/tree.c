@@ -121,8 +121,10 @@ int zt_tree_analyse(struct zt_tree *tr, const struct zt_trace_out *t)
 
 		for (b = 0; b < tr->nby && strcmp(tr->by[b].container, c); b++)
 			;
-		if (b == tr->nby)
+		if (b == tr->nby) {
+			tr->by[tr->nby].owner = t->spans[i]->owner;
 			tr->by[tr->nby++].container = c;
+		}
 		tr->by[b].ns += tr->cp_ns[i];
 	}
 	return 0;
@@ -150,11 +152,22 @@ int zt_tree_ms(uint64_t ns, char *buf, int size)
 
 int zt_tree_verdict(const struct zt_tree *tr, char *buf, int size)
 {
-	char ms[32];
-	int off;
+	char ms[32], total[32];
+	const char *page;
+	int off, top = -1;
 
-	zt_tree_ms(tr->duration_ns, ms, sizeof(ms));
-	off = snprintf(buf, size, "%s ms:", ms);
+	zt_tree_ms(tr->duration_ns, total, sizeof(total));
+	for (int b = 0; b < tr->nby; b++)
+		if (top < 0 || tr->by[b].ns > tr->by[top].ns)
+			top = b;
+	/* Whom to call about the slowest segment, when someone is known. */
+	if (top >= 0 && (page = zt_owner_page_target(tr->by[top].owner))) {
+		zt_tree_ms(tr->by[top].ns, ms, sizeof(ms));
+		off = snprintf(buf, size, "page %s: %s ms of %s ms in %s", page, ms, total,
+			       tr->by[top].container);
+		return off >= size ? size - 1 : off;
+	}
+	off = snprintf(buf, size, "%s ms:", total);
 	for (int b = 0; b < tr->nby && off < size; b++) {
 		zt_tree_ms(tr->by[b].ns, ms, sizeof(ms));
 		off += snprintf(buf + off, size - off, "%s %s ms in %s", b ? "," : "", ms,

@@ -17,10 +17,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../owners.h"
 #include "link.h"
 
 struct zt_tree_share {
 	const char *container;
+	const struct zt_owner *owner; /* of its first span on the path; NULL: unknown */
 	uint64_t ns;
 };
 
@@ -40,7 +42,9 @@ struct zt_tree {
 /* Returns 0, or -ENOMEM. */
 int zt_tree_analyse(struct zt_tree *tr, const struct zt_trace_out *t);
 void zt_tree_free(struct zt_tree *tr);
-/* "480 ms: 30 ms in ping, 10 ms in lb, 440 ms in pong"; returns the length. */
+/* "480 ms: 30 ms in ping, 10 ms in lb, 440 ms in pong", or when the
+ * container with the largest share has an owner with a pager or a team,
+ * "page team-pong: 440 ms of 480 ms in pong"; returns the length. */
 int zt_tree_verdict(const struct zt_tree *tr, char *buf, int size);
 /* Milliseconds, as many digits as matter: "480", "12.5", "0.31". */
 int zt_tree_ms(uint64_t ns, char *buf, int size);
