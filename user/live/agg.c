@@ -454,10 +454,9 @@ const struct zl_container *zl_agg_container(const struct zl_agg *a, const char *
 	return NULL;
 }
 
-static void container_seen(struct zl_agg *a, const struct zt_span *s, zl_owner_fn owner,
-			   void *owner_ctx)
+void zl_agg_container_seen(struct zl_agg *a, const char *name, const char *cgroup,
+			   zl_owner_fn owner, void *owner_ctx)
 {
-	const char *name = s->container ? s->container : "?";
 	struct zl_container *c;
 	const struct zt_owner *o;
 
@@ -465,7 +464,7 @@ static void container_seen(struct zl_agg *a, const struct zt_span *s, zl_owner_f
 		return;
 	c = &a->containers[a->ncontainers++];
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	o = owner ? owner(owner_ctx, name, s->cgroup ? s->cgroup : "") : NULL;
+	o = owner ? owner(owner_ctx, name, cgroup ? cgroup : "") : NULL;
 	if (!o)
 		return;
 	snprintf(c->team, sizeof(c->team), "%s", o->team ? o->team : "");
@@ -491,6 +490,14 @@ static int put_clean(char *buf, int off, int size, const char *s, int max)
 	return off;
 }
 
+static int put_nl(char *buf, int off, int size)
+{
+	if (off < size - 1)
+		buf[off++] = '\n';
+	buf[off] = '\0';
+	return off;
+}
+
 /* The tree as text lines: the verdict (the critical path by container),
  * then each span indented by depth, '*' on the critical path. */
 static void tree_render(struct zl_tree *z, const struct zt_tree *tr)
@@ -502,7 +509,7 @@ static void tree_render(struct zl_tree *z, const struct zt_tree *tr)
 	zt_tree_verdict(tr, verdict, sizeof(verdict));
 	off = put_clean(z->text, off, size, "critical path ", 64);
 	off = put_clean(z->text, off, size, verdict, (int)sizeof(verdict));
-	off = put_clean(z->text, off, size, "\n", 1);
+	off = put_nl(z->text, off, size);
 	for (int i = 0; i < t->n; i++) {
 		const struct zt_span *s = t->spans[i];
 		int d = tr->depth[i] > 8 ? 8 : tr->depth[i], n;
@@ -518,14 +525,12 @@ static void tree_render(struct zl_tree *z, const struct zt_tree *tr)
 			     s->target, dur, self, cp, s->status, s->error[0] ? " " : "", s->error,
 			     s->peer);
 		if (off + n >= size - 16) {
-			put_clean(z->text, off, size, "... (cut)\n", 16);
+			off = put_clean(z->text, off, size, "... (cut)", 16);
+			put_nl(z->text, off, size);
 			return;
 		}
-		/* Printable only, newline kept. */
-		for (int k = 0; k < n - 1; k++)
-			line[k] = clean_char(line[k]);
 		off = put_clean(z->text, off, size, line, n - 1);
-		off = put_clean(z->text, off, size, "\n", 1);
+		off = put_nl(z->text, off, size);
 	}
 }
 
@@ -680,7 +685,8 @@ void zl_agg_trace(struct zl_agg *a, const struct zt_tree *tr, zl_owner_fn owner,
 		return;
 	for (int i = 0; i < t->n; i++) {
 		addr_seen(a, t->spans[i]->local);
-		container_seen(a, t->spans[i], owner, owner_ctx);
+		zl_agg_container_seen(a, t->spans[i]->container ? t->spans[i]->container : "?",
+				      t->spans[i]->cgroup, owner, owner_ctx);
 	}
 	for (int i = 0; i < t->n; i++)
 		sampled |= span_count(a, t->spans[i]);

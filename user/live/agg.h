@@ -180,6 +180,10 @@ void zl_agg_add_host_addr(struct zl_agg *a, const void *addr, int len);
 /* A finished trace, analysed: every span counted, sampled, and its edge. */
 void zl_agg_trace(struct zl_agg *a, const struct zt_tree *tr, zl_owner_fn owner, void *owner_ctx);
 
+/* A container's owner, looked up once (the first time it is seen). */
+void zl_agg_container_seen(struct zl_agg *a, const char *name, const char *cgroup,
+			   zl_owner_fn owner, void *owner_ctx);
+
 /* Helpers, exposed for the tests and the pages. */
 int zl_bucket(uint64_t ns);
 /* "GET /items/{id}": the method and the target with its query dropped,

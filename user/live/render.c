@@ -65,18 +65,23 @@ static void put(struct zl_buf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
+static void puts_(struct zl_buf *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
+
 void zl_buf_html(struct zl_buf *b, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '&': put(b, "&amp;", 5); break;
-		case '<': put(b, "&lt;", 4); break;
-		case '>': put(b, "&gt;", 4); break;
-		case '"': put(b, "&quot;", 6); break;
-		case '\'': put(b, "&#39;", 5); break;
+		case '&': puts_(b, "&amp;"); break;
+		case '<': puts_(b, "&lt;"); break;
+		case '>': puts_(b, "&gt;"); break;
+		case '"': puts_(b, "&quot;"); break;
+		case '\'': puts_(b, "&#39;"); break;
 		default:
 			if ((unsigned char)*s < 0x20 && *s != '\n')
-				put(b, "?", 1);
+				puts_(b, "?");
 			else
 				put(b, s, 1);
 		}
@@ -88,9 +93,9 @@ static void label(struct zl_buf *b, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '\\' || *s == '"')
-			put(b, "\\", 1);
+			puts_(b, "\\");
 		if (*s == '\n')
-			put(b, "\\n", 2);
+			puts_(b, "\\n");
 		else
 			put(b, s, 1);
 	}
@@ -370,13 +375,13 @@ void zl_render_index(struct zl_buf *b)
 
 static void series_labels(struct zl_buf *b, const struct zl_series *s)
 {
-	put(b, "container=\"", 11);
+	puts_(b, "container=\"");
 	label(b, s->container);
-	put(b, "\",operation=\"", 13);
+	puts_(b, "\",operation=\"");
 	label(b, s->op);
-	put(b, "\",protocol=\"", 12);
+	puts_(b, "\",protocol=\"");
 	label(b, s->protocol);
-	put(b, "\",status_class=\"", 16);
+	puts_(b, "\",status_class=\"");
 	label(b, s->status_class);
 	zl_buf_printf(b, "\",kind=\"%s\"", s->kind == ZT_SPAN_SERVER ? "server" : "client");
 }
@@ -402,7 +407,7 @@ void zl_render_metrics(struct zl_buf *b, const struct zl_agg *a, const struct zl
 	for (int i = 0; i < series_total(a); i++) {
 		const struct zl_series *s = series_at(a, i);
 
-		put(b, "ztrace_requests_total{", 22);
+		puts_(b, "ztrace_requests_total{");
 		series_labels(b, s);
 		zl_buf_printf(b, "} %llu\n", (unsigned long long)s->count);
 	}
@@ -411,7 +416,7 @@ void zl_render_metrics(struct zl_buf *b, const struct zl_agg *a, const struct zl
 	for (int i = 0; i < series_total(a); i++) {
 		const struct zl_series *s = series_at(a, i);
 
-		put(b, "ztrace_request_errors_total{", 28);
+		puts_(b, "ztrace_request_errors_total{");
 		series_labels(b, s);
 		zl_buf_printf(b, "} %llu\n", (unsigned long long)s->errors);
 	}
@@ -423,14 +428,14 @@ void zl_render_metrics(struct zl_buf *b, const struct zl_agg *a, const struct zl
 
 		for (int k = 0; k < ZL_BUCKETS; k++) {
 			cum += s->buckets[k];
-			put(b, "ztrace_request_duration_seconds_bucket{", 39);
+			puts_(b, "ztrace_request_duration_seconds_bucket{");
 			series_labels(b, s);
 			zl_buf_printf(b, ",le=\"%s\"} %llu\n", le[k], (unsigned long long)cum);
 		}
-		put(b, "ztrace_request_duration_seconds_sum{", 35);
+		puts_(b, "ztrace_request_duration_seconds_sum{");
 		series_labels(b, s);
 		zl_buf_printf(b, "} %.9g\n", s->sum_s);
-		put(b, "ztrace_request_duration_seconds_count{", 37);
+		puts_(b, "ztrace_request_duration_seconds_count{");
 		series_labels(b, s);
 		zl_buf_printf(b, "} %llu\n", (unsigned long long)s->count);
 	}
@@ -443,7 +448,7 @@ void zl_render_metrics(struct zl_buf *b, const struct zl_agg *a, const struct zl
 	zl_buf_printf(b, "# HELP ztrace_drops_total What ztrace lost, by kind (the exit summary's "
 		      "drops).\n# TYPE ztrace_drops_total counter\n");
 	for (int i = 0; i < a->ndrops; i++) {
-		put(b, "ztrace_drops_total{kind=\"", 25);
+		puts_(b, "ztrace_drops_total{kind=\"");
 		label(b, a->drops[i].name);
 		zl_buf_printf(b, "\"} %llu\n", (unsigned long long)a->drops[i].value);
 	}

@@ -73,8 +73,12 @@ static void copy_str(char *dst, size_t size, const char *src)
 
 static void on_open(void *ctx, const struct zt_open_request *r)
 {
-	struct zl_agg *a = ctx;
+	struct zt_live *l = ctx;
+	struct zl_agg *a = l->agg;
 	struct zl_inflight *f;
+
+	/* A container whose first request hangs has its owner shown too. */
+	zl_agg_container_seen(a, r->container, r->cgroup, owner_of, l);
 
 	if (a->ninflight == ZL_INFLIGHT_MAX) {
 		a->inflight_more++;
@@ -98,7 +102,7 @@ void zt_live_poll(struct zt_live *l, struct zt_tracer *tr, const struct zl_drop 
 		return;
 	a->ninflight = 0;
 	a->inflight_more = 0;
-	zt_tracer_open_requests(tr, on_open, a, UINT32_MAX);
+	zt_tracer_open_requests(tr, on_open, l, UINT32_MAX);
 	a->ndrops = ndrops < ZL_DROPS_MAX ? ndrops : ZL_DROPS_MAX;
 	memcpy(a->drops, drops, a->ndrops * sizeof(*drops));
 	a->now_mono_ns = now;
@@ -338,6 +342,9 @@ struct zt_live *zt_live_new(const struct zt_live_opts *o, char *err, size_t errl
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ZL_LISTEN_PER_IP,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)ZL_LISTEN_REQ_MEM,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ZL_LISTEN_TIMEOUT_S,
+				/* HTTP/1.1 without Host, bare LFs, spaces
+				 * before colons: 400, not guessed at. */
+				MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 				MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!l->d) {
