@@ -13,7 +13,8 @@ void zl_agg_init(struct zl_agg *a, uint64_t start_unix_ns)
 	snprintf(a->series[ZL_SERIES_MAX].container, ZL_NAME_MAX, "%s", ZL_OVERFLOW);
 	snprintf(a->series[ZL_SERIES_MAX].op, ZL_OP_MAX, "%s", ZL_OVERFLOW);
 	snprintf(a->series[ZL_SERIES_MAX].protocol, ZL_PROTO_MAX, "%s", ZL_OVERFLOW);
-	snprintf(a->series[ZL_SERIES_MAX].status_class, 8, "%s", "_other");
+	snprintf(a->series[ZL_SERIES_MAX].status_class, 10, "%s", ZL_OVERFLOW);
+	a->series[ZL_SERIES_MAX].overflow = true;
 	snprintf(a->cells[ZL_CELLS_MAX].container, ZL_NAME_MAX, "%s", ZL_OVERFLOW);
 	snprintf(a->cells[ZL_CELLS_MAX].op, ZL_OP_MAX, "%s", ZL_OVERFLOW);
 	snprintf(a->cells[ZL_CELLS_MAX].protocol, ZL_PROTO_MAX, "%s", ZL_OVERFLOW);

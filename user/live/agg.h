@@ -91,8 +91,9 @@ struct zl_series {
 	char container[ZL_NAME_MAX];
 	char op[ZL_OP_MAX];
 	char protocol[ZL_PROTO_MAX];
-	char status_class[8];
+	char status_class[10];
 	uint8_t kind;
+	bool overflow; /* the one series beyond the bound: every label "_overflow" */
 	uint64_t count, errors;
 	uint64_t buckets[ZL_BUCKETS]; /* not cumulative */
 	double sum_s;

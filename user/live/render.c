@@ -383,7 +383,8 @@ static void series_labels(struct zl_buf *b, const struct zl_series *s)
 	label(b, s->protocol);
 	puts_(b, "\",status_class=\"");
 	label(b, s->status_class);
-	zl_buf_printf(b, "\",kind=\"%s\"", s->kind == ZT_SPAN_SERVER ? "server" : "client");
+	zl_buf_printf(b, "\",kind=\"%s\"", s->overflow ? ZL_OVERFLOW :
+		      s->kind == ZT_SPAN_SERVER ? "server" : "client");
 }
 
 static int series_total(const struct zl_agg *a)
