@@ -41,9 +41,9 @@ struct zt_conn {
 	uint8_t cli_local;  /* enum zt_link_local of the request in flight */
 	uint32_t open_pid, open_tid; /* server: where the open request was counted */
 	uint64_t open_seq;  /* server: txn_seq when the open request arrived */
-	/* server: when the open request's first bytes came (kernel monotonic),
-	 * and its HTTP/1 request line (query dropped), for the live views'
-	 * requests in flight. */
+	/* The request in flight (srv_open, or cli_busy on TCP): when its first
+	 * bytes came or left (kernel monotonic) and its HTTP/1 request line
+	 * (query dropped), for the live views' requests in flight. */
 	uint64_t open_ns;
 	char open_method[16];
 	char open_target[64];

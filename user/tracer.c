@@ -142,6 +142,8 @@ static void track_requests(struct zt_tracer *tr, struct zt_conn *c, const struct
 		struct zt_conn *p;
 
 		c->cli_busy = true;
+		c->open_ns = e->hdr.ts_ns;
+		open_request_line(c, e);
 		c->cli_local = zt_linker_local(tr->link, e->pid, e->tid, &pc);
 		if (c->cli_local == ZT_LOCAL_PARENT) {
 			p = zt_conn_table_lookup(tr->conns, pc);
@@ -594,9 +596,12 @@ struct open_walk {
 static bool open_visit(void *ctx, struct zt_conn *c)
 {
 	struct open_walk *w = ctx;
-	struct zt_open_request r = { "?", "?", "?", "", "", "", c->open_ns };
+	bool server = c->role == ZT_ROLE_SERVER || (c->role == ZT_ROLE_UNKNOWN && c->seen_server);
+	struct zt_open_request r = { "?", "?", "?", "", "", "", c->open_ns, !server };
 
-	if (!c->srv_open)
+	/* A UDP socket has no request to wait on that a reader could tell
+	 * from an idle one. */
+	if (c->ignored || c->ipproto == IPPROTO_UDP || !(server ? c->srv_open : c->cli_busy))
 		return true;
 	if (w->n++ >= w->max)
 		return true;

@@ -88,9 +88,10 @@ age_ms() {
 	awk '{ v = $1; u = $2; if (u == "s") v *= 1000; else if (u == "us") v /= 1000; else if (u == "ns") v /= 1e6; printf "%d\n", v }' <<<"$1"
 }
 
-# hang_age: the age /tracez shows for the request in flight to /hang.
+# hang_age: the age /tracez shows for the request in flight to /hang, as
+# the server in slow sees it.
 hang_age() {
-	get /tracez | grep -o 'GET /hang</td><td class="l">[^<]*</td><td>[^<]*</td>' |
+	get /tracez | grep -o 'server</td><td class="l">http</td><td class="l">GET /hang</td><td class="l">[^<]*</td><td>[^<]*</td>' |
 		sed 's/.*<td>//; s/<\/td>$//'
 }
 
@@ -151,8 +152,14 @@ test_listen_pages() {
 
 	chrome "$shot" "http://127.0.0.1:$ZL_PORT/tracez"
 	local t=$shot.txt
-	assert_match "tracez: in flight" 'Requests in flight: 1' "$(grep -o 'Requests in flight: [0-9]*' "$t")"
-	assert_match "tracez: the hanging request, query dropped" 'slow team-slow \(page @slow-oncall\) http GET /hang ' "$(grep -o 'slow team-slow[^|]*GET /hang ' "$t" | head -n 1)"
+	# Both ends of it: curl in ping waiting, the server in slow holding it.
+	assert_eq "tracez: in flight" 'Requests in flight: 2' "$(grep -o 'Requests in flight: [0-9]*' "$t")"
+	assert_match "tracez: the hanging request served, query dropped" \
+		'^slow team-slow \(page @slow-oncall\) server http GET /hang 10\.231\.0\.3:[0-9]+ [0-9.]+ [mu]?s $' \
+		"$(grep -o 'slow team-slow[^|]*GET /hang [0-9.:]* [0-9.]* [mu]*s ' "$t" | head -n 1)"
+	assert_match "tracez: the hanging request made" \
+		'^ping - client http GET /hang 10\.231\.0\.4:8081 [0-9.]+ [mu]?s $' \
+		"$(grep -o 'ping - client http GET /hang [0-9.:]* [0-9.]* [mu]*s ' "$t" | head -n 1)"
 	for b in '<10us' '10us-100us' '100us-1ms' '1ms-10ms' '10ms-100ms' '100ms-1s' '1s-10s' '10s-100s' '>=100s' errors; do
 		grep -qF " $b " "$t" || fail "tracez: no bucket column '$b'"
 	done
@@ -297,6 +304,34 @@ test_listen_bad_requests() {
 		assert_eq "exit status of --listen '$arg'" 2 "$rc"
 		assert_match "message for --listen '$arg'" "^ztrace: --listen " "$(head -n 1 "$ZT_TMP/bad.err")"
 	done
+}
+
+# wrk loads nginx while the pages are read back to back: tracing loses
+# nothing (the server never holds it up) and /metrics counts every request.
+test_listen_under_load() {
+	zt_pair
+	local out=$ZT_TMP/spans.json logged pages=0 drops
+	ZL_PORT=$(free_port)
+	ztrace_start "$out" --container pong --listen "$ZL_PORT"
+	ct_exec ping wrk -c 8 -t 2 -d 3s --timeout 2s "$PONG_URL/index.html" >"$ZT_TMP/wrk.log" 2>&1 &
+	local wrk_pid=$!
+	while kill -0 "$wrk_pid" 2>/dev/null; do
+		for p in /tracez /metrics /servicez; do
+			get "$p" >/dev/null
+			pages=$((pages + 1))
+		done
+	done
+	wait "$wrk_pid" || fail "wrk failed: $(cat "$ZT_TMP/wrk.log")"
+	zt_log "wrk: $(grep -E 'requests in|Requests/sec' "$ZT_TMP/wrk.log" | paste -sd' ' | tr -s ' '); $pages pages read meanwhile"
+	assert_ge "pages read during the load" 30 "$pages"
+	sleep 0.5
+	logged=$(nginx_log_count "$PONG_LOG")
+	assert_ge "requests nginx logged" 1000 "$logged"
+	wait_metric "ztrace_requests_total{container=\"pong\",operation=\"GET /index.html\",protocol=\"http\",status_class=\"2xx\",kind=\"server\"} $logged"
+	ztrace_stop
+	drops=$(zt_summary_drops)
+	assert_eq "drops" 0 "$drops"
+	assert_eq "server spans = requests nginx logged" "$logged" "$(jcount "$out" '.kind == "server"')"
 }
 
 zt_main "$@"

@@ -506,7 +506,26 @@ static void test_open_requests(void)
 	nopen = 0;
 	CHECK_EQ_INT(zt_tracer_open_requests(tr, on_open, NULL, 0), 1);
 	CHECK_EQ_INT(nopen, 0);
+	CHECK(!open_seen.client);
 	data(tr, 9, 9000, ZT_DIR_OUT, 0, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	CHECK_EQ_INT(zt_tracer_open_requests(tr, on_open, NULL, 8), 0);
+
+	/* A request we made, waiting for its answer. */
+	c.hdr.conn_id = 10;
+	c.role = ZT_ROLE_CLIENT;
+	c.sport = 40001;
+	c.dport = 5000;
+	zt_tracer_on_record(tr, &c, sizeof(c));
+	data(tr, 10, 12000, ZT_DIR_OUT, 0, "POST /api/v1/orders/77?sig=abc HTTP/1.1\r\nHost: y\r\n"
+					   "Content-Length: 0\r\n\r\n");
+	nopen = 0;
+	CHECK_EQ_INT(zt_tracer_open_requests(tr, on_open, NULL, 8), 1);
+	CHECK(open_seen.client);
+	CHECK_EQ_STR(open_method, "POST");
+	CHECK_EQ_STR(open_target, "/api/v1/orders/77");
+	CHECK_EQ_STR(open_seen.peer, "10.0.0.3:5000");
+	CHECK_EQ_INT(open_seen.start_ns, 12000);
+	data(tr, 10, 15000, ZT_DIR_IN, 0, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
 	CHECK_EQ_INT(zt_tracer_open_requests(tr, on_open, NULL, 8), 0);
 	zt_tracer_free(tr);
 }

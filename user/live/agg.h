@@ -128,6 +128,7 @@ struct zl_tree {
 };
 
 struct zl_inflight {
+	uint8_t kind; /* enum zt_span_kind */
 	char container[ZL_NAME_MAX];
 	char protocol[ZL_PROTO_MAX];
 	char method[16];

@@ -191,7 +191,7 @@ static void inflight(struct zl_buf *b, const struct zl_agg *a)
 	if (!a->ninflight)
 		return;
 	zl_buf_printf(b, "<table><tr><th class=\"l\">container</th><th class=\"l\">owner</th>"
-		      "<th class=\"l\">protocol</th><th class=\"l\">request</th>"
+		      "<th class=\"l\">kind</th><th class=\"l\">protocol</th><th class=\"l\">request</th>"
 		      "<th class=\"l\">peer</th><th>age</th></tr>");
 	for (int i = 0; i < a->ninflight; i++) {
 		const struct zl_inflight *f = &a->inflight[i];
@@ -203,6 +203,7 @@ static void inflight(struct zl_buf *b, const struct zl_agg *a)
 		zl_buf_printf(b, "<tr class=\"hang\">");
 		text_cell(b, f->container);
 		owner_cell(b, a, f->container);
+		text_cell(b, f->kind == ZT_SPAN_SERVER ? "server" : "client");
 		text_cell(b, f->protocol);
 		text_cell(b, req[0] ? req : "(not parsed yet)");
 		text_cell(b, f->peer);

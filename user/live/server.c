@@ -85,6 +85,7 @@ static void on_open(void *ctx, const struct zt_open_request *r)
 		return;
 	}
 	f = &a->inflight[a->ninflight++];
+	f->kind = r->client ? ZT_SPAN_CLIENT : ZT_SPAN_SERVER;
 	copy_str(f->container, sizeof(f->container), r->container);
 	copy_str(f->protocol, sizeof(f->protocol), r->protocol);
 	copy_str(f->method, sizeof(f->method), r->method);
