@@ -442,13 +442,13 @@ static void print_trace(void *ctx, const struct zt_trace_out *t)
 	struct zt_outbuf *out = ctx;
 	struct zt_tree tree;
 
-	if (zt_tree_analyse(&tree, t))
-		return;
 	if (live)
-		zt_live_trace(live, &tree);
-	if (env.traces && env.json)
+		zt_live_trace(live, t);
+	if (!env.traces || zt_tree_analyse(&tree, t))
+		return;
+	if (env.json)
 		zt_json_trace(out, &tree);
-	else if (env.traces)
+	else
 		zt_text_trace(out, &tree);
 	zt_tree_free(&tree);
 }

@@ -75,7 +75,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const int root[] = { -1 };
 	struct zt_span s = { 0 }, *ptr = &s;
 	struct zt_trace_out t = { 1, &ptr, root };
-	struct zt_tree tr;
 	struct zl_buf b = { 0 };
 	struct zl_proc p = { 1, 2, 0.5 };
 
@@ -95,10 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(s.trace_id, 0xab, 16);
 	zl_agg_init(&agg, s.start_ns);
 	agg.now_unix_ns = s.start_ns + 1000000000ULL;
-	if (!zt_tree_analyse(&tr, &t)) {
-		zl_agg_trace(&agg, &tr, NULL, NULL);
-		zt_tree_free(&tr);
-	}
+	zl_agg_trace(&agg, &t, NULL, NULL);
 	zl_render_metrics(&b, &agg, &p);
 	if (b.p)
 		check_metrics(b.p);

@@ -47,11 +47,8 @@ static void set(int i, const char *container, enum zt_span_kind kind, const char
 static void feed(int n, const int *parent)
 {
 	struct zt_trace_out t = { n, ptrs, parent };
-	struct zt_tree tr;
 
-	CHECK_EQ_INT(zt_tree_analyse(&tr, &t), 0);
-	zl_agg_trace(&agg, &tr, NULL, NULL);
-	zt_tree_free(&tr);
+	zl_agg_trace(&agg, &t, NULL, NULL);
 }
 
 static const struct zt_owner team_pong = { "team-pong", "javascript:alert(1)", "pong@example.org" };
@@ -147,11 +144,8 @@ static void test_trace_aggregate(void)
 	    "10.1.0.2:80", "10.1.0.3:40000");
 	{
 		struct zt_trace_out t = { 2, ptrs, parent };
-		struct zt_tree tr;
 
-		CHECK_EQ_INT(zt_tree_analyse(&tr, &t), 0);
-		zl_agg_trace(&agg, &tr, owners, NULL);
-		zt_tree_free(&tr);
+		zl_agg_trace(&agg, &t, owners, NULL);
 	}
 	CHECK_EQ_INT(agg.spans, 2);
 	CHECK_EQ_INT(agg.traces, 1);

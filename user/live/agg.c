@@ -413,8 +413,16 @@ static bool addr_in(const uint8_t (*set)[16], int n, const uint8_t a[16])
  * stops growing at its bound (a peer then may read as off-host). */
 static void addr_seen(struct zl_agg *a, const char *local)
 {
+	uint64_t h = fnv(0xcbf29ce484222325ULL, local) | 1;
+	int slot = (int)(h % ZL_ADDR_SEEN_SLOTS);
 	uint8_t v[16];
 
+	/* The same "ip:port" again, the common case: one hash, one probe. */
+	for (int i = 0; i < 8 && a->addr_seen[slot]; i++, slot = (slot + 1) % ZL_ADDR_SEEN_SLOTS)
+		if (a->addr_seen[slot] == h)
+			return;
+	if (!a->addr_seen[slot])
+		a->addr_seen[slot] = h;
 	if (!addr_parse(local, v) || is_loopback(v) || addr_in(a->addrs, a->naddrs, v) ||
 	    a->naddrs == ZL_ADDRS_MAX)
 		return;
@@ -461,8 +469,18 @@ void zl_agg_container_seen(struct zl_agg *a, const char *name, const char *cgrou
 	struct zl_container *c;
 	const struct zt_owner *o;
 
-	if (zl_agg_container(a, name) || a->ncontainers == ZL_CONTAINERS_MAX)
+	/* Spans come in runs from one container: the last one first. */
+	if (a->ncontainers && !strcmp(a->containers[a->last_container].name, name))
 		return;
+	for (int i = 0; i < a->ncontainers; i++) {
+		if (!strcmp(a->containers[i].name, name)) {
+			a->last_container = i;
+			return;
+		}
+	}
+	if (a->ncontainers == ZL_CONTAINERS_MAX)
+		return;
+	a->last_container = a->ncontainers;
 	c = &a->containers[a->ncontainers++];
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	o = owner ? owner(owner_ctx, name, cgroup ? cgroup : "") : NULL;
@@ -620,8 +638,10 @@ static bool span_count(struct zl_agg *a, const struct zt_span *s)
 	return taken;
 }
 
+/* An edge's locality is worked out once, when it is made: `linked` says
+ * both ends are traced here (then never off-host). */
 static void edge_add(struct zl_agg *a, const char *caller, bool caller_traced, const char *callee,
-		     bool callee_traced, int loc, const struct zt_span *s)
+		     bool callee_traced, bool linked, const struct zt_span *s)
 {
 	struct edge_key k = { 0, caller, callee, s->protocol };
 	struct zl_edge *e;
@@ -630,9 +650,11 @@ static void edge_add(struct zl_agg *a, const char *caller, bool caller_traced, c
 	k.h = fnv(fnv(fnv(0xcbf29ce484222325ULL, caller), callee), s->protocol);
 	e = edge_get(a, &k, &created);
 	if (created) {
+		int loc = locality(a, s->local, s->peer);
+
 		e->caller_traced = caller_traced;
 		e->callee_traced = callee_traced;
-		e->locality = (uint8_t)loc;
+		e->locality = (uint8_t)(linked && loc != ZL_LOC_SAME_NETNS ? ZL_LOC_OTHER_NETNS : loc);
 	}
 	edge_count(e, s);
 }
@@ -657,44 +679,46 @@ static void edges_of(struct zl_agg *a, const struct zt_trace_out *t)
 					child = j;
 			if (child >= 0) {
 				const struct zt_span *c = t->spans[child];
-				int loc = locality(a, s->local, s->peer);
 
-				/* Both ends are traced here: never off-host. */
-				if (loc != ZL_LOC_SAME_NETNS)
-					loc = ZL_LOC_OTHER_NETNS;
-				edge_add(a, name, true, c->container ? c->container : "?", true, loc, s);
+				edge_add(a, name, true, c->container ? c->container : "?", true, true, s);
 			} else {
 				char peer[ZL_PEER_MAX];
 
 				put_clean(peer, 0, sizeof(peer), s->peer, sizeof(peer));
-				edge_add(a, name, true, peer, false, locality(a, s->local, s->peer), s);
+				edge_add(a, name, true, peer, false, false, s);
 			}
 		} else if (t->parent[i] < 0) {
 			addr_host(s->peer, host, sizeof(host));
 			put_clean(host, 0, sizeof(host), host, sizeof(host));
-			edge_add(a, host, false, name, true, locality(a, s->local, s->peer), s);
+			edge_add(a, host, false, name, true, false, s);
 		}
 	}
 }
 
-void zl_agg_trace(struct zl_agg *a, const struct zt_tree *tr, zl_owner_fn owner, void *owner_ctx)
+void zl_agg_trace(struct zl_agg *a, const struct zt_trace_out *t, zl_owner_fn owner,
+		  void *owner_ctx)
 {
-	const struct zt_trace_out *t = tr->t;
 	bool sampled = false;
+	struct zt_tree tr;
 
 	if (t->n <= 0)
 		return;
 	for (int i = 0; i < t->n; i++) {
-		addr_seen(a, t->spans[i]->local);
+		/* Servers' addresses are where callers on this host connect. */
+		if (t->spans[i]->kind == ZT_SPAN_SERVER)
+			addr_seen(a, t->spans[i]->local);
 		zl_agg_container_seen(a, t->spans[i]->container ? t->spans[i]->container : "?",
 				      t->spans[i]->cgroup, owner, owner_ctx);
 	}
 	for (int i = 0; i < t->n; i++)
 		sampled |= span_count(a, t->spans[i]);
 	edges_of(a, t);
-	/* A trace with a sampled span is rendered now, while its spans exist;
-	 * the ring keeps the latest ZL_TREES_MAX. */
-	if (sampled)
-		tree_keep(a, tr);
+	/* A trace with a sampled span is analysed and rendered now, while its
+	 * spans exist (the others cost no analysis); the ring keeps the latest
+	 * ZL_TREES_MAX. */
+	if (sampled && !zt_tree_analyse(&tr, t)) {
+		tree_keep(a, &tr);
+		zt_tree_free(&tr);
+	}
 	a->traces++;
 }

@@ -42,6 +42,7 @@
 #define ZL_CONTAINERS_MAX 128
 #define ZL_INFLIGHT_MAX 64
 #define ZL_ADDRS_MAX 256
+#define ZL_ADDR_SEEN_SLOTS 1024
 #define ZL_DROPS_MAX 24
 
 #define ZL_NAME_MAX 48   /* container */
@@ -166,6 +167,10 @@ struct zl_agg {
 	uint8_t addrs[ZL_ADDRS_MAX][16];
 	uint8_t host[32][16];
 	int nhost;
+	/* Hashes of local "ip:port" strings already looked at (a cache: a
+	 * full neighbourhood only costs a parse). */
+	uint64_t addr_seen[ZL_ADDR_SEEN_SLOTS];
+	int last_container; /* the container last looked up */
 	/* Open addressing over the tables above: entry index + 1, 0 empty. */
 	uint16_t series_ix[ZL_SERIES_MAX * 2];
 	uint16_t cells_ix[ZL_CELLS_MAX * 2];
@@ -180,7 +185,8 @@ void zl_agg_init(struct zl_agg *a, uint64_t start_unix_ns);
 /* One host address (IPv4 as 4 bytes, IPv6 as 16), for locality. */
 void zl_agg_add_host_addr(struct zl_agg *a, const void *addr, int len);
 /* A finished trace, analysed: every span counted, sampled, and its edge. */
-void zl_agg_trace(struct zl_agg *a, const struct zt_tree *tr, zl_owner_fn owner, void *owner_ctx);
+void zl_agg_trace(struct zl_agg *a, const struct zt_trace_out *t, zl_owner_fn owner,
+		  void *owner_ctx);
 
 /* A container's owner, looked up once (the first time it is seen). */
 void zl_agg_container_seen(struct zl_agg *a, const char *name, const char *cgroup,

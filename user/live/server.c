@@ -61,9 +61,9 @@ static const struct zt_owner *owner_of(void *ctx, const char *container, const c
 	return l->owners ? zt_owners_lookup(l->owners, container, cgroup) : NULL;
 }
 
-void zt_live_trace(struct zt_live *l, const struct zt_tree *tree)
+void zt_live_trace(struct zt_live *l, const struct zt_trace_out *t)
 {
-	zl_agg_trace(l->agg, tree, owner_of, l);
+	zl_agg_trace(l->agg, t, owner_of, l);
 }
 
 static void copy_str(char *dst, size_t size, const char *src)

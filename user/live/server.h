@@ -44,8 +44,8 @@ struct zt_live;
 struct zt_live *zt_live_new(const struct zt_live_opts *o, char *err, size_t errlen);
 /* Stops the server's thread, then frees. */
 void zt_live_free(struct zt_live *l);
-/* Tracing thread: a finished trace, analysed. */
-void zt_live_trace(struct zt_live *l, const struct zt_tree *tree);
+/* Tracing thread: a finished trace. */
+void zt_live_trace(struct zt_live *l, const struct zt_trace_out *t);
 /* Tracing thread, after each drain: publishes when asked or due, with the
  * requests open now and the drop counters. */
 void zt_live_poll(struct zt_live *l, struct zt_tracer *tr, const struct zl_drop *drops,
