@@ -178,6 +178,11 @@ test_listen_pages() {
 	assert_match "the error's trace tree: ping client" '\* ping client http GET /status/500' "$tree"
 	assert_match "the error's trace tree: pong server under it" '\*   pong server http GET /status/500 .* status 500' "$tree"
 
+	local tshot=$ZT_ROOT/build/listen-trace.png
+	chrome "$tshot" "http://127.0.0.1:$ZL_PORT$link"
+	assert_match "the error's trace tree in the browser" \
+		'critical path [0-9.]+ ms: [0-9.]+ ms in ping, [0-9.]+ ms in pong' "$(cat "$tshot.txt")"
+
 	chrome "$sshot" "http://127.0.0.1:$ZL_PORT/servicez"
 	assert_match "servicez: ping -> pong, owner, locality, totals" \
 		'ping - pong team-pong \(page pong-oncall@example.org\) source http this host, other netns [0-9.]+ 30.0% [0-9.]+ [mu]?s 10 3' \
