@@ -404,9 +404,10 @@ static void owners_summary(void)
 	const struct zt_owners_stats *st = zt_owners_stats(owners);
 
 	fprintf(stderr, "ztrace: owners: cgroups=%llu known=%llu runtime=%llu rechecks=%llu "
-		"cache_full=%llu\n", (unsigned long long)st->cached, (unsigned long long)st->known,
-		(unsigned long long)st->runtime_found, (unsigned long long)st->rechecks,
-		(unsigned long long)st->cache_full);
+		"resets=%llu owners=%llu owners_full=%llu\n", (unsigned long long)st->cgroups,
+		(unsigned long long)st->known, (unsigned long long)st->runtime_found,
+		(unsigned long long)st->rechecks, (unsigned long long)st->resets,
+		(unsigned long long)st->owners, (unsigned long long)st->answers_full);
 }
 
 /* Queued spans get a bounded time to reach the collector, then the count. */

@@ -10,13 +10,16 @@
 #include "owners_file.h"
 #include "owners_runtime.h"
 
-/* Open addressing, never deleted from: twice the entries keeps probes short. */
+/* Open addressing, never deleted from (emptied whole when full): twice the
+ * entries keeps probes short. The answers' own table likewise. */
 #define SLOTS (2 * ZT_OWNERS_CACHE_MAX)
+#define ANSWER_SLOTS (2 * ZT_OWNERS_ANSWERS_MAX)
 
 struct entry {
 	char *key;   /* the cgroup path; "\x01NAME" when only the container name is known */
 	const struct zt_owner *cur;
 	uint64_t recheck_at; /* CLOCK_MONOTONIC ns; 0: final */
+	uint32_t rechecks;
 };
 
 /* An answer and its strings, in one allocation. */
@@ -34,17 +37,20 @@ struct zt_owners {
 	struct zt_runtime_scan *scan;
 	struct entry slot[SLOTS];
 	uint32_t n;
-	struct answer *answers; /* every answer given, freed at the end only */
+	struct answer *answers; /* every distinct answer, freed at the end only */
+	struct answer *by_value[ANSWER_SLOTS];
 	struct zt_owners_stats st;
+	uint64_t recheck_ns;
 };
 
 static const struct zt_owner unknown;
 
+/* Coarse (a tick): rechecks are seconds apart, and this runs per span. */
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
@@ -64,6 +70,7 @@ struct zt_owners *zt_owners_new_at(const char *file, const struct zt_owners_root
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	o->recheck_ns = ZT_OWNERS_RECHECK_NS;
 	if (file && zt_owner_rules_load(file, &o->rules, err, errlen)) {
 		free(o);
 		return NULL;
@@ -118,19 +125,49 @@ const struct zt_owners_stats *zt_owners_stats(const struct zt_owners *o)
 	return &o->st;
 }
 
-/* The answer for these values: the shared unknown one when all are NULL. */
+void zt_owners_set_recheck(struct zt_owners *o, uint64_t ns)
+{
+	o->recheck_ns = ns;
+}
+
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static uint32_t hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* The answer for these values: the shared unknown one when all are NULL,
+ * else the one interned for them. */
 static const struct zt_owner *answer_of(struct zt_owners *o, const char *val[ZT_OWNER_FIELDS])
 {
 	size_t len[ZT_OWNER_FIELDS], total = 0;
+	uint32_t h = 0, i;
 	struct answer *a;
 	char *p;
 
 	for (int f = 0; f < ZT_OWNER_FIELDS; f++) {
 		len[f] = val[f] ? strlen(val[f]) + 1 : 0;
 		total += len[f];
+		h = h * 31 + (val[f] ? hash(val[f]) : 0);
 	}
 	if (!total)
 		return &unknown;
+	for (i = h & (ANSWER_SLOTS - 1); (a = o->by_value[i]); i = (i + 1) & (ANSWER_SLOTS - 1))
+		if (same(a->o.team, val[ZT_OWNER_TEAM]) && same(a->o.source, val[ZT_OWNER_SOURCE]) &&
+		    same(a->o.pager, val[ZT_OWNER_PAGER]))
+			return &a->o;
+	if (o->st.owners >= ZT_OWNERS_ANSWERS_MAX) {
+		o->st.answers_full++;
+		return &unknown;
+	}
 	a = calloc(1, sizeof(*a) + total);
 	if (!a)
 		return &unknown;
@@ -147,6 +184,8 @@ static const struct zt_owner *answer_of(struct zt_owners *o, const char *val[ZT_
 	}
 	a->next = o->answers;
 	o->answers = a;
+	o->by_value[i] = a;
+	o->st.owners++;
 	return &a->o;
 }
 
@@ -165,7 +204,8 @@ static const struct zt_owner *resolve(struct zt_owners *o, const char *container
 
 	if (o->runtime && cgroup)
 		found = zt_runtime_lookup(&o->roots, &o->scan, cgroup, &ro);
-	*final = !o->runtime || found;
+	/* Without a cgroup path no runtime can be asked: nothing to wait for. */
+	*final = !o->runtime || !cgroup || found;
 	if (!found && !force) {
 		zt_runtime_owner_free(&ro);
 		return NULL;
@@ -181,13 +221,28 @@ static const struct zt_owner *resolve(struct zt_owners *o, const char *container
 	return ans;
 }
 
-static uint32_t hash(const char *s)
+/* Per span: the length and the last 32 bytes, where cgroup paths differ
+ * (container ids, leaf names); strcmp settles collisions. */
+static uint32_t key_hash(const char *key)
 {
-	uint32_t h = 2166136261u;
+	size_t n = strlen(key);
 
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
+	return hash(key + (n > 32 ? n - 32 : 0)) ^ (uint32_t)n * 2654435761u;
+}
+
+/* Full: every entry goes; the answers stay (spans point at them). */
+static void cache_reset(struct zt_owners *o)
+{
+	for (uint32_t i = 0; i < SLOTS; i++)
+		free(o->slot[i].key);
+	memset(o->slot, 0, sizeof(o->slot));
+	o->n = 0;
+	o->st.resets++;
+}
+
+static void schedule(struct zt_owners *o, struct entry *e, bool final)
+{
+	e->recheck_at = final || e->rechecks >= ZT_OWNERS_RECHECKS_MAX ? 0 : mono_ns() + o->recheck_ns;
 }
 
 const struct zt_owner *zt_owners_lookup(struct zt_owners *o, const char *container, const char *cgroup)
@@ -210,7 +265,7 @@ const struct zt_owner *zt_owners_lookup(struct zt_owners *o, const char *contain
 		snprintf(keybuf, sizeof(keybuf), "\x01%s", container);
 		key = keybuf;
 	}
-	for (i = hash(key) & (SLOTS - 1); o->slot[i].key; i = (i + 1) & (SLOTS - 1))
+	for (i = key_hash(key) & (SLOTS - 1); o->slot[i].key; i = (i + 1) & (SLOTS - 1))
 		if (!strcmp(o->slot[i].key, key))
 			break;
 	e = &o->slot[i];
@@ -219,26 +274,29 @@ const struct zt_owner *zt_owners_lookup(struct zt_owners *o, const char *contain
 			const struct zt_owner *ans;
 
 			o->st.rechecks++;
+			e->rechecks++;
 			ans = resolve(o, container, cgroup, false, &final);
 			if (ans) {
 				o->st.known += e->cur == &unknown && ans != &unknown;
 				e->cur = ans;
 			}
-			e->recheck_at = final ? 0 : mono_ns() + ZT_OWNERS_RECHECK_NS;
+			schedule(o, e, final);
 		}
 		return e->cur;
 	}
 	if (o->n >= ZT_OWNERS_CACHE_MAX) {
-		o->st.cache_full++;
-		return &unknown;
+		cache_reset(o);
+		for (i = key_hash(key) & (SLOTS - 1); o->slot[i].key; i = (i + 1) & (SLOTS - 1))
+			;
+		e = &o->slot[i];
 	}
 	e->key = strdup(key);
 	if (!e->key)
 		return &unknown;
 	o->n++;
-	o->st.cached++;
+	o->st.cgroups++;
 	e->cur = resolve(o, container, cgroup, true, &final);
 	o->st.known += e->cur != &unknown;
-	e->recheck_at = final ? 0 : mono_ns() + ZT_OWNERS_RECHECK_NS;
+	schedule(o, e, final);
 	return e->cur;
 }

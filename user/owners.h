@@ -8,13 +8,17 @@
  *    container (owners_runtime.h): runc's state, containerd's and CRI-O's
  *    OCI bundles, docker's container config.
  *
- * Answers are cached per cgroup path, at most ZT_OWNERS_CACHE_MAX of them;
- * an entry is never freed while ztrace runs (spans and snapshots keep
- * pointers into it), so past the bound a new cgroup gets the all-NULL owner
- * and is counted (cache_full). A container whose runtime metadata was not
- * found is asked again at most every ZT_OWNERS_RECHECK_NS (its runtime may
- * write its state after its first request); each entry changes its answer at
- * most once (unknown -> known), so at most two answers exist per entry.
+ * Answers are interned: one struct zt_owner per distinct (team, source,
+ * pager), at most ZT_OWNERS_ANSWERS_MAX of them, never freed while ztrace
+ * runs (spans, the OTLP queue and snapshots keep pointers to them); past the
+ * bound a new owner is answered as unknown and counted (answers_full).
+ * Which cgroup has which answer is cached per cgroup path, at most
+ * ZT_OWNERS_CACHE_MAX paths; when full the cache is emptied (counted:
+ * resets) and refilled as spans come, so container churn never leaves new
+ * containers unknown. A container whose runtime metadata was not found is
+ * asked again at most every ZT_OWNERS_RECHECK_NS (its runtime may write its
+ * state after its first request), at most ZT_OWNERS_RECHECKS_MAX times (a
+ * cgroup that is no container, a systemd service, stops costing lookups).
  */
 #ifndef ZT_OWNERS_H
 #define ZT_OWNERS_H
@@ -29,7 +33,9 @@ struct zt_owner {
 };
 
 #define ZT_OWNERS_CACHE_MAX 4096
+#define ZT_OWNERS_ANSWERS_MAX 4096
 #define ZT_OWNERS_RECHECK_NS (5ULL * 1000000000ULL)
+#define ZT_OWNERS_RECHECKS_MAX 12
 /* Each value is cut to this many bytes (whole UTF-8 characters); control
  * characters and invalid UTF-8 become '?': the JSON and OTLP writers then
  * never need more than twice its length. */
@@ -60,13 +66,17 @@ struct zt_owners *zt_owners_new_at(const char *file, const struct zt_owners_root
 				   char *err, size_t errlen);
 
 struct zt_owners_stats {
-	uint64_t cached;      /* cgroups with an entry */
-	uint64_t known;       /* of them, with at least one field */
-	uint64_t runtime_found; /* metadata files read and used */
-	uint64_t rechecks;    /* unknown entries asked again */
-	uint64_t cache_full;  /* lookups answered unknown: the cache was full */
+	uint64_t cgroups;       /* cache entries made (again after a reset) */
+	uint64_t known;         /* of them, with at least one field */
+	uint64_t runtime_found; /* containers a runtime knew */
+	uint64_t rechecks;      /* unknown entries asked again */
+	uint64_t resets;        /* the cache was full and emptied */
+	uint64_t owners;        /* distinct answers held */
+	uint64_t answers_full;  /* owners answered unknown: ZT_OWNERS_ANSWERS_MAX held */
 };
 const struct zt_owners_stats *zt_owners_stats(const struct zt_owners *o);
+/* Tests: ask unknown containers again after `ns` instead of ZT_OWNERS_RECHECK_NS. */
+void zt_owners_set_recheck(struct zt_owners *o, uint64_t ns);
 
 /* "page team-pong" target of an owner: its pager, else its team, else NULL. */
 const char *zt_owner_page_target(const struct zt_owner *ow);

@@ -134,6 +134,8 @@ static int parse_line(const char *name, int lineno, const char *s, const char *e
 
 		while (r.on_path && *pat == '/')
 			pat++;
+		if (!*pat)
+			return perr(err, errlen, name, lineno, "'%.64s' is an empty cgroup path", tok);
 		r.pattern = strdup(pat);
 	}
 	if (!r.pattern)
@@ -184,14 +186,16 @@ static int parse_line(const char *name, int lineno, const char *s, const char *e
 		perr(err, errlen, name, lineno, "'%.64s' has no team=, source= or pager=", r.pattern);
 		goto fail;
 	}
-	{
-		struct zt_owner_rule *nr = realloc(out->r, (out->n + 1) * sizeof(*nr));
+	if (out->n == out->cap) {
+		int cap = out->cap ? 2 * out->cap : 16;
+		struct zt_owner_rule *nr = realloc(out->r, cap * sizeof(*nr));
 
 		if (!nr)
 			goto nomem;
 		out->r = nr;
-		out->r[out->n++] = r;
+		out->cap = cap;
 	}
+	out->r[out->n++] = r;
 	return 0;
 nomem:
 	perr(err, errlen, name, lineno, "out of memory");

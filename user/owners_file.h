@@ -7,7 +7,7 @@
  *
  * PATTERN is an fnmatch(3) glob on the container's name: the short name
  * ztrace shows (`pong`, a 12-hex docker id) or the name its runtime gives
- * it (docker's `--name`, Kubernetes' container name). A PATTERN with a '/'
+ * it (docker's `--name`, Kubernetes' container name, runc's container id). A PATTERN with a '/'
  * is matched against the cgroup path instead (`system.slice/docker-*.scope`,
  * `kubepods/...`), leading slashes ignored. Keys are team, source and pager,
  * each at most once a line, at least one a line; a VALUE is a run of
@@ -41,7 +41,7 @@ struct zt_owner_rule {
 
 struct zt_owner_rules {
 	struct zt_owner_rule *r;
-	int n;
+	int n, cap;
 };
 
 /*

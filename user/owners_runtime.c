@@ -104,6 +104,7 @@ static void runc_state(struct zt_runtime_owner *ro, json_object *root, char **bu
 		       char **cgroup_path)
 {
 	json_object *labels = member(member(root, "config"), "labels"), *paths;
+	json_object *id = member(root, "id");
 	size_t n;
 
 	if (json_object_is_type(labels, json_type_array)) {
@@ -130,6 +131,8 @@ static void runc_state(struct zt_runtime_owner *ro, json_object *root, char **bu
 			offer(ro, s, eq - s, eq + 1, len - (eq + 1 - s));
 		}
 	}
+	if (!ro->name && json_object_is_type(id, json_type_string))
+		ro->name = zt_owner_value(json_object_get_string(id), json_object_get_string_len(id));
 	paths = member(root, "cgroup_paths");
 	if (cgroup_path && json_object_is_type(paths, json_type_object)) {
 		json_object *v = member(paths, "");

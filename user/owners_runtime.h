@@ -74,6 +74,8 @@ enum zt_runtime_shape {
 
 /*
  * Reads the owner keys out of `len` bytes of JSON of that shape into `ro`
+ * (and the container's name: Kubernetes' annotation, runc's "id", docker's
+ * "Name")
  * (fields already set are kept). For ZT_SHAPE_RUNC_STATE, `bundle` (may be
  * NULL) gets the "bundle=" label (malloc'd) and `cgroup_path` (may be NULL)
  * cgroup_paths' cgroup2 entry (""), else its first. Returns 1 when the

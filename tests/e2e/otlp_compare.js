@@ -114,6 +114,12 @@ function expected(s) {
 	const RT = { 'service.name': 'stringValue', 'host.name': 'stringValue', 'process.pid': 'intValue',
 		'process.executable.name': 'stringValue' };
 	if (m.length) { R['container.id'] = m[1]; RT['container.id'] = 'stringValue'; }
+	// The container's owner, where known: the same fields as --json's "owner".
+	const own = s.owner || {};
+	for (const [k, f] of [['ztrace.owner.team', 'team'], ['vcs.repository.url.full', 'source'],
+		['ztrace.owner.pager', 'pager']]) {
+		if (own[f]) { R[k] = own[f]; RT[k] = 'stringValue'; }
+	}
 	return {
 		resource: R, resourceTypes: RT, scope: { name: 'ztrace', version: '0.1' },
 		traceId: s.trace_id, spanId: s.span_id, parentSpanId: s.parent_span_id,

@@ -579,6 +579,67 @@ static void test_grouping(void)
 	CHECK_EQ_INT(b.len, 0);
 }
 
+/* The owner goes on the resource: spans of one process with different
+ * owners are different resources; unknown fields are left out. */
+static void test_owner_resource(void)
+{
+	static const struct zt_owner full = { "team-pong", "https://git.example.test/pong.git",
+					      "pong-oncall@example.test" };
+	static const struct zt_owner pager_only = { NULL, NULL, "#ops" };
+	struct zt_span s[3];
+	const struct zt_span *sp[3] = { &s[0], &s[1], &s[2] };
+	struct zt_otlp_buf b = buf_of(sizeof(mem));
+	struct walked w;
+	struct field v;
+	char *j;
+
+	for (int i = 0; i < 3; i++)
+		base_span(&s[i]);
+	s[0].owner = &full;
+	s[1].owner = &pager_only;
+	s[2].owner = NULL;
+	CHECK_EQ_INT(zt_otlp_encode(&b, sp, 3, "h", false), 0);
+	CHECK_EQ_INT(count_fields(mem, b.len, 1), 3);
+	CHECK(walk(mem, b.len, 0, 0, &w));
+	CHECK(attr(w.res.p, w.res.len, 1, "ztrace.owner.team", &v) && str_is(&v, "team-pong"));
+	CHECK(attr(w.res.p, w.res.len, 1, "vcs.repository.url.full", &v) &&
+	      str_is(&v, "https://git.example.test/pong.git"));
+	CHECK(attr(w.res.p, w.res.len, 1, "ztrace.owner.pager", &v) &&
+	      str_is(&v, "pong-oncall@example.test"));
+	CHECK(attr(w.res.p, w.res.len, 1, "service.name", &v) && str_is(&v, "0123456789ab"));
+	CHECK(walk(mem, b.len, 1, 0, &w));
+	CHECK(attr(w.res.p, w.res.len, 1, "ztrace.owner.pager", &v) && str_is(&v, "#ops"));
+	CHECK(!attr(w.res.p, w.res.len, 1, "ztrace.owner.team", &v));
+	CHECK(!attr(w.res.p, w.res.len, 1, "vcs.repository.url.full", &v));
+	CHECK(walk(mem, b.len, 2, 0, &w));
+	CHECK(!attr(w.res.p, w.res.len, 1, "ztrace.owner.pager", &v));
+	CHECK(!attr(w.res.p, w.res.len, 1, "ztrace.owner.team", &v));
+
+	/* the same owner by value from two answers: one resource */
+	{
+		static const struct zt_owner copy = { "team-pong", "https://git.example.test/pong.git",
+						      "pong-oncall@example.test" };
+
+		s[1].owner = &copy;
+		CHECK_EQ_INT(zt_otlp_encode(&b, sp, 2, "h", false), 0);
+		CHECK_EQ_INT(count_fields(mem, b.len, 1), 1);
+	}
+
+	s[1].owner = &pager_only;
+	CHECK_EQ_INT(zt_otlp_encode(&b, sp, 3, "h", true), 0);
+	mem[b.len] = 0;
+	j = (char *)mem;
+	CHECK(strstr(j, "{\"key\":\"process.executable.name\",\"value\":{\"stringValue\":\"nginx\"}},"
+			"{\"key\":\"ztrace.owner.team\",\"value\":{\"stringValue\":\"team-pong\"}},"
+			"{\"key\":\"vcs.repository.url.full\",\"value\":{\"stringValue\":"
+			"\"https://git.example.test/pong.git\"}},"
+			"{\"key\":\"ztrace.owner.pager\",\"value\":{\"stringValue\":"
+			"\"pong-oncall@example.test\"}}]}"));
+	CHECK(strstr(j, "{\"key\":\"process.executable.name\",\"value\":{\"stringValue\":\"nginx\"}},"
+			"{\"key\":\"ztrace.owner.pager\",\"value\":{\"stringValue\":\"#ops\"}}]}"));
+	CHECK(strstr(j, "{\"key\":\"process.executable.name\",\"value\":{\"stringValue\":\"nginx\"}}]}"));
+}
+
 static void test_json(void)
 {
 	struct zt_span s[2];
@@ -628,6 +689,12 @@ static void test_worst_and_overflow(void)
 	uint8_t *heap;
 	size_t need;
 
+	/* An owner's values: at their bound, every byte one JSON escapes
+	 * (control bytes never reach them: zt_owner_value). */
+	static char ov[ZT_OWNER_VALUE_MAX + 1];
+	static struct zt_owner worst_owner = { ov, ov, ov };
+
+	memset(ov, '"', ZT_OWNER_VALUE_MAX);
 	memset(cg, 1, sizeof(cg) - 1);
 	for (int i = 0; i < 8; i++) {
 		base_span(&s[i]);
@@ -642,6 +709,7 @@ static void test_worst_and_overflow(void)
 		s[i].pid = (uint32_t)i; /* a resource each */
 		s[i].cgroup = cg;
 		s[i].container = cg;
+		s[i].owner = &worst_owner;
 		sp[i] = &s[i];
 	}
 	for (int json = 0; json < 2; json++) {
@@ -680,6 +748,7 @@ int main(void)
 	test_container_id();
 	test_endpoint();
 	test_grouping();
+	test_owner_resource();
 	test_json();
 	test_worst_and_overflow();
 	return TEST_SUMMARY("test_otlp");

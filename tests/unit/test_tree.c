@@ -70,6 +70,48 @@ static void test_chain(void)
 	zt_tree_free(&tr);
 }
 
+/* The owner of the container that took the most names whom to page: its
+ * pager, else its team; without either, the verdict by container. */
+static void test_owner_verdict(void)
+{
+	static const int parent[] = { -1, 0, 1, 2 };
+	static const struct zt_owner pong_owner = { "team-pong", "https://git.example.test/pong",
+						    "pong-oncall" };
+	static const struct zt_owner team_only = { "team-pong", NULL, NULL };
+	static const struct zt_owner source_only = { NULL, "https://git.example.test/pong", NULL };
+	static const struct zt_owner ping_owner = { "team-ping", NULL, "ping-oncall" };
+	struct zt_trace_out t = { 4, ptrs, parent };
+	struct zt_tree tr;
+	char v[256];
+
+	set(0, "ping", ZT_SPAN_CLIENT, 1000, 1480);
+	set(1, "haproxy", ZT_SPAN_SERVER, 1010, 1470);
+	set(2, "haproxy", ZT_SPAN_CLIENT, 1015, 1455);
+	set(3, "pong", ZT_SPAN_SERVER, 1015, 1455);
+	sp[0].owner = &ping_owner;
+	sp[3].owner = &pong_owner;
+	CHECK_EQ_INT(zt_tree_analyse(&tr, &t), 0);
+	zt_tree_verdict(&tr, v, sizeof(v));
+	CHECK_EQ_STR(v, "page pong-oncall: 440 ms of 480 ms in pong");
+	zt_tree_free(&tr);
+
+	sp[3].owner = &team_only;
+	CHECK_EQ_INT(zt_tree_analyse(&tr, &t), 0);
+	zt_tree_verdict(&tr, v, sizeof(v));
+	CHECK_EQ_STR(v, "page team-pong: 440 ms of 480 ms in pong");
+	/* cut to the buffer, NUL-terminated */
+	CHECK_EQ_INT(zt_tree_verdict(&tr, v, 10), 9);
+	CHECK_EQ_STR(v, "page team");
+	zt_tree_free(&tr);
+
+	/* a source alone names nobody to page; ping's owner is not the slowest */
+	sp[3].owner = &source_only;
+	CHECK_EQ_INT(zt_tree_analyse(&tr, &t), 0);
+	zt_tree_verdict(&tr, v, sizeof(v));
+	CHECK_EQ_STR(v, "480 ms: 20 ms in ping, 20 ms in haproxy, 440 ms in pong");
+	zt_tree_free(&tr);
+}
+
 /* Sequential calls: both on the path; overlapping ones: the one that ended
  * last holds it, the other only until that one began; a call that ended
  * early under a long one is off the path. */
@@ -156,6 +198,7 @@ static void test_ms(void)
 int main(void)
 {
 	test_chain();
+	test_owner_verdict();
 	test_sequential_and_overlapping();
 	test_clipped();
 	test_ms();
