@@ -26,8 +26,10 @@ PARSER_LIBS := -lelf -lnghttp2 -ljson-c
 LIBS       := -lbpf -lz $(PARSER_LIBS)
 # The OTLP sender (user/export/otlp.c) posts with libcurl from its own thread;
 # only the ztrace binaries link it, the encoder is pure and in LIB_SRCS.
-EXPORT_SRCS := user/export/otlp.c
-EXPORT_LIBS := -lcurl -lpthread
+# The live views' web server (libmicrohttpd, its own thread) likewise: the
+# aggregate and the pages it serves are pure and in LIB_SRCS.
+EXPORT_SRCS := user/export/otlp.c user/live/server.c
+EXPORT_LIBS := -lcurl -lmicrohttpd -lpthread
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -36,10 +38,10 @@ BPF_HDRS   := $(wildcard bpf/*.h)
 # Pure userspace: no libbpf, unit-testable and fuzzable without root.
 LIB_SRCS   := $(filter-out user/main.c user/loader.c user/hooks.c user/drain.c user/tracefs.c,\
 		$(wildcard user/*.c user/proto/*.c user/output/*.c user/trace/*.c) user/tls/libs.c \
-		user/export/otlp_pb.c)
+		user/export/otlp_pb.c $(filter-out user/live/server.c,$(wildcard user/live/*.c)))
 BPF_USER   := user/loader.c user/hooks.c user/drain.c user/tracefs.c user/tls/attach.c
 USER_HDRS  := $(wildcard user/*.h user/proto/*.h user/output/*.h user/tls/*.h user/trace/*.h \
-		user/export/*.h) bpf/ztrace.h
+		user/export/*.h user/live/*.h) bpf/ztrace.h
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/san/%,$(UNIT_SRCS))

@@ -30,6 +30,7 @@ PKGS=(
 	redis-server redis-tools postgresql postgresql-client mariadb-server mariadb-client libmariadb-dev
 	dnsmasq-base bind9-dnsutils haproxy
 	libcurl4-openssl-dev nodejs
+	libmicrohttpd-dev prometheus chromium
 	libjson-c-dev runc busybox-static
 )
 # npm: Debian's nodejs leaves it to its own package, NodeSource's bundles it

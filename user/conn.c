@@ -187,3 +187,11 @@ void zt_conn_table_free(struct zt_conn_table *t, void (*release)(void *ctx, stru
 	free(t->slots);
 	free(t);
 }
+
+void zt_conn_table_each(struct zt_conn_table *t, bool (*fn)(void *ctx, struct zt_conn *c),
+			void *ctx)
+{
+	for (struct zt_conn *c = t->lru_head; c; c = c->lru_next)
+		if (!fn(ctx, c))
+			return;
+}

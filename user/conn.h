@@ -43,6 +43,12 @@ struct zt_conn {
 	uint8_t cli_local;  /* enum zt_link_local of the request in flight */
 	uint32_t open_pid, open_tid; /* server: where the open request was counted */
 	uint64_t open_seq;  /* server: txn_seq when the open request arrived */
+	/* The request in flight (srv_open, or cli_busy on TCP): when its first
+	 * bytes came or left (kernel monotonic) and its HTTP/1 request line
+	 * (query dropped), for the live views' requests in flight. */
+	uint64_t open_ns;
+	char open_method[16];
+	char open_target[64];
 	uint64_t cli_parent_conn, cli_parent_seq;
 	/* The time breakdown (breakdown.h): the records at the current
 	 * request's first and last bytes and its response's, matched to the
@@ -83,6 +89,10 @@ struct zt_conn *zt_conn_table_get(struct zt_conn_table *t, uint64_t id, uint64_t
 void zt_conn_table_touch(struct zt_conn_table *t, struct zt_conn *c, uint64_t now_ns);
 void zt_conn_table_remove(struct zt_conn_table *t, struct zt_conn *c);
 uint32_t zt_conn_table_count(const struct zt_conn_table *t);
+/* Calls fn on every connection, most recently used first, until it returns
+ * false. */
+void zt_conn_table_each(struct zt_conn_table *t, bool (*fn)(void *ctx, struct zt_conn *c),
+			void *ctx);
 /*
  * Walks the connections idle since before `cutoff_ns`, least recently used
  * first; each one `expire` returns true for is removed (after `expire` has

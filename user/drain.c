@@ -47,10 +47,17 @@ static uint64_t proto_sum(const struct zt_tracer_stats *u, size_t off)
 	return n;
 }
 
-/* Every way a request can go missing, by name; "name=N" pairs. */
-static int format_drops(const struct drop_counts *d, char *buf, int size, uint64_t *total)
+struct drop {
+	const char *name;
+	uint64_t v;
+};
+
+#define NDROPS 14
+
+/* Every way a request can go missing, by name. */
+static void list_drops(const struct drop_counts *d, struct drop drops[NDROPS])
 {
-	const struct { const char *name; uint64_t v; } drops[] = {
+	const struct drop all[NDROPS] = {
 		{ "ringbuf_conn", d->k[ZT_CNT_RB_FULL_CONN] },
 		{ "ringbuf_data", d->k[ZT_CNT_RB_FULL_DATA] },
 		{ "ringbuf_close", d->k[ZT_CNT_RB_FULL_CLOSE] },
@@ -66,10 +73,20 @@ static int format_drops(const struct drop_counts *d, char *buf, int size, uint64
 		{ "bad_records", d->u->bad_records },
 		{ "output_write", d->output_errors },
 	};
+
+	memcpy(drops, all, sizeof(all));
+}
+
+/* "name=N" pairs. */
+static int format_drops(const struct drop_counts *d, char *buf, int size, uint64_t *total)
+{
+	struct drop drops[NDROPS];
 	int off = 0;
 
+	list_drops(d, drops);
+
 	*total = 0;
-	for (unsigned i = 0; i < sizeof(drops) / sizeof(drops[0]); i++) {
+	for (unsigned i = 0; i < NDROPS; i++) {
 		off += snprintf(buf + off, size - off, "%s%s=%" PRIu64, i ? " " : "",
 				drops[i].name, drops[i].v);
 		if (off >= size)
@@ -199,4 +216,19 @@ void zt_drain_summary(struct zt_run *r)
 		zt_tracer_cgroup_names(r->tracer), d.k[ZT_CNT_RB_FULL_CGROUP], d.u->udp_expired, d.u->tls_conns, d.u->tls_opaque,
 		r->tls ? r->tls->files : 0, r->tls ? r->tls->procs : 0, r->tls ? r->tls->scans : 0,
 		r->tls ? r->tls->scans_dropped : 0, d.k[ZT_CNT_RB_FULL_EXEC], pbuf);
+}
+
+int zt_drain_drops(struct zt_run *r, const char **names, uint64_t *values, int max)
+{
+	struct drop_counts d;
+	struct drop drops[NDROPS];
+	int n = max < NDROPS ? max : NDROPS;
+
+	read_drops(r, &d);
+	list_drops(&d, drops);
+	for (int i = 0; i < n; i++) {
+		names[i] = drops[i].name;
+		values[i] = drops[i].v;
+	}
+	return n;
 }

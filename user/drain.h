@@ -26,6 +26,9 @@ struct zt_run {
 
 /* Returns 0 on a clean stop, -errno if the ring buffer failed. */
 int zt_drain_run(struct zt_run *r);
+/* The drop counters of the summary, by name (static strings); returns how
+ * many were filled, `max` at most. */
+int zt_drain_drops(struct zt_run *r, const char **names, uint64_t *values, int max);
 /* The exit summary line on stderr. */
 void zt_drain_summary(struct zt_run *r);
 

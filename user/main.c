@@ -21,6 +21,8 @@
 #include "drain.h"
 #include "export/otlp.h"
 #include "hooks.h"
+#include "live/route.h"
+#include "live/server.h"
 #include "loader.h"
 #include "output/output.h"
 #include "owners.h"
@@ -42,6 +44,7 @@ static struct {
 	uint32_t capture_bytes, ringbuf_size, max_conns;
 	enum zt_hook_mode hooks;
 	struct zt_otlp_opts otlp;
+	const char *listen;
 } env = {
 	.capture_bytes = ZT_CAPTURE_DEFAULT,
 	.ringbuf_size = 8 << 20,
@@ -60,7 +63,8 @@ static const char doc[] =
 	"  ztrace --cgroup system.slice/nginx.service\n"
 	"  ztrace --pid 4242 --duration 30    # the cgroup of process 4242, for 30 s\n"
 	"  ztrace --all | grep ' 5[0-9][0-9] '  # every container, server errors only\n"
-	"  ztrace --all --otlp collector:4318 >/dev/null  # to an OpenTelemetry collector";
+	"  ztrace --all --otlp collector:4318 >/dev/null  # to an OpenTelemetry collector\n"
+	"  ztrace --all --listen 9464 >/dev/null  # /tracez, /servicez, /metrics on 127.0.0.1:9464";
 
 enum {
 	OPT_CAPTURE = 0x100,
@@ -74,6 +78,7 @@ enum {
 	OPT_OTLP_QUEUE,
 	OPT_TRACES,
 	OPT_NO_SCHED,
+	OPT_LISTEN,
 	OPT_OWNERS,
 };
 
@@ -103,6 +108,9 @@ static const struct argp_option opts[] = {
 	{ "traces", OPT_TRACES, NULL, 0,
 	  "Each finished trace as a tree with its critical path (text), or a trace record "
 	  "after its spans (--json)", 0 },
+	{ "listen", OPT_LISTEN, "ADDR:PORT", 0,
+	  "Serve live views over HTTP: /tracez, /servicez, /metrics (Prometheus); PORT or :PORT "
+	  "means 127.0.0.1, another address only when given", 0 },
 	{ "owners", OPT_OWNERS, "FILE", 0,
 	  "Owners of containers: lines 'PATTERN team=... source=... pager=...' (a glob on the "
 	  "container's name), over what the runtime's labels say", 0 },
@@ -200,6 +208,17 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_OTLP_JSON:
 		env.otlp.json = true;
 		break;
+	case OPT_LISTEN: {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		bool lo;
+
+		if (zl_listen_parse(arg, &ss, &sl, &lo))
+			argp_error(state, "--listen %s: ADDR:PORT, [IPV6]:PORT, :PORT or PORT "
+				   "(port 1 to 65535; without an address, 127.0.0.1)", arg);
+		env.listen = arg;
+		break;
+	}
 	case OPT_OTLP_QUEUE:
 		if (parse_u32(arg, 1, 1u << 20, &env.otlp.queue_max))
 			argp_error(state, "--otlp-queue %s: 1 to 1048576", arg);
@@ -355,9 +374,32 @@ static void tls_on_exec(void *ctx, uint32_t pid, bool forked)
 		zt_tls_exec(ctx, (pid_t)pid);
 }
 
-static void tls_on_poll(void *ctx)
+static struct zt_live *live;
+
+/* After every drain: TLS libraries to probe, the live views to publish. */
+struct poll_ctx {
+	struct zt_tls *tls;
+	struct zt_run *run;
+};
+
+static void on_poll(void *ctx)
 {
-	zt_tls_tick(ctx);
+	struct poll_ctx *p = ctx;
+
+	if (p->tls)
+		zt_tls_tick(p->tls);
+	if (live) {
+		const char *names[ZL_DROPS_MAX];
+		uint64_t values[ZL_DROPS_MAX];
+		struct zl_drop drops[ZL_DROPS_MAX];
+		int n = zt_drain_drops(p->run, names, values, ZL_DROPS_MAX);
+
+		for (int i = 0; i < n; i++) {
+			snprintf(drops[i].name, sizeof(drops[i].name), "%s", names[i]);
+			drops[i].value = values[i];
+		}
+		zt_live_poll(live, p->run->tracer, drops, n);
+	}
 }
 
 static struct zt_otlp *otlp;
@@ -407,7 +449,9 @@ static void print_trace(void *ctx, const struct zt_trace_out *t)
 	struct zt_outbuf *out = ctx;
 	struct zt_tree tree;
 
-	if (zt_tree_analyse(&tree, t))
+	if (live)
+		zt_live_trace(live, t);
+	if (!env.traces || zt_tree_analyse(&tree, t))
 		return;
 	if (env.json)
 		zt_json_trace(out, &tree);
@@ -501,7 +545,7 @@ int main(int argc, char **argv)
 		.cgroup_root = root,
 		.owners = owners,
 		.on_span = print_span,
-		.on_trace = env.traces ? print_trace : NULL,
+		.on_trace = env.traces || env.listen ? print_trace : NULL,
 		.ctx = &out,
 	};
 	if (bpf.tls && !(tls = zt_tls_new(zt_bpf_object(&bpf), "/proc", env.tls_per_process))) {
@@ -534,6 +578,30 @@ int main(int argc, char **argv)
 			return die_usage("%s", err);
 		}
 	}
+	if (env.listen) {
+		char err[256];
+
+		struct zt_live_opts lv = {
+			.listen = env.listen,
+			.owners = owners,
+			.hooks = bpf.hooks_desc,
+			.ringbuf_fd = zt_bpf_events_fd(&bpf),
+			.ringbuf_size = env.ringbuf_size,
+		};
+		/* Its own thread, signals blocked there. */
+		if (!(live = zt_live_new(&lv, err, sizeof(err)))) {
+			if (otlp)
+				zt_otlp_free(otlp);
+			zt_tracer_free(tracer);
+			zt_tls_free(tls);
+			zt_bpf_destroy(&bpf);
+			zt_outbuf_free(&out);
+			return die_usage("%s", err);
+		}
+		fprintf(stderr, "ztrace: live views on http://%s/tracez /servicez /metrics%s\n",
+			zt_live_addr(live), zt_live_loopback(live) ? "" :
+			" (not a loopback address: whoever reaches it reads them)");
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -551,7 +619,10 @@ int main(int argc, char **argv)
 	 * probing hooks) on the heap; freed, but kept by malloc unless asked. */
 	malloc_trim(0);
 
-	struct zt_run run = {
+	struct zt_run run;
+	struct poll_ctx pc = { tls, &run };
+
+	run = (struct zt_run){
 		.bpf = &bpf,
 		.tracer = tracer,
 		.out = &out,
@@ -559,14 +630,17 @@ int main(int argc, char **argv)
 		.duration_s = env.duration,
 		.poll_ms = 10,
 		.status_interval_s = 5,
-		.on_poll = tls ? tls_on_poll : NULL,
-		.poll_ctx = tls,
+		.on_poll = tls || live ? on_poll : NULL,
+		.poll_ctx = &pc,
 		.tls = tls ? zt_tls_stats(tls) : NULL,
 	};
 	ret = zt_drain_run(&run);
 	zt_drain_summary(&run);
 	if (otlp)
 		otlp_summary();
+	/* The server first: its thread reads what the tracer made. */
+	zt_live_free(live);
+	live = NULL;
 	zt_tls_free(tls);
 	zt_bpf_destroy(&bpf);
 	zt_tracer_free(tracer);

@@ -174,6 +174,35 @@ static void srv_close(struct zt_tracer *tr, struct zt_conn *c)
 		zt_linker_srv_close(tr->link, c->open_pid, c->open_tid, c->id);
 }
 
+/*
+ * "GET /path?query HTTP/1.1" -> "GET", "/path": what a request in flight
+ * shows before its parser has finished it. The query is dropped (it may
+ * carry a token); anything that does not look like a request line leaves
+ * both empty.
+ */
+static void open_request_line(struct zt_conn *c, const struct zt_data_event *e)
+{
+	const char *p = (const char *)(e + 1);
+	uint32_t n = e->cap, i = 0, t;
+
+	c->open_method[0] = c->open_target[0] = '\0';
+	if (c->proto_id != ZT_PROTO_HTTP1)
+		return;
+	while (i < n && i < sizeof(c->open_method) - 1 && p[i] >= 'A' && p[i] <= 'Z')
+		i++;
+	if (!i || i >= n || p[i] != ' ')
+		return;
+	for (t = i + 1; t < n && t - i - 1 < sizeof(c->open_target) - 1 && p[t] > 0x20 &&
+	     p[t] < 0x7f && p[t] != '?' && p[t] != '#'; t++)
+		;
+	if (t == i + 1)
+		return;
+	memcpy(c->open_method, p, i);
+	c->open_method[i] = '\0';
+	memcpy(c->open_target, p + i + 1, t - i - 1);
+	c->open_target[t - i - 1] = '\0';
+}
+
 /* Which server request, if any, a client request is the consequence of:
  * the requests open on the sending thread when it leaves (link.h). */
 static void track_requests(struct zt_tracer *tr, struct zt_conn *c, const struct zt_data_event *e)
@@ -185,6 +214,8 @@ static void track_requests(struct zt_tracer *tr, struct zt_conn *c, const struct
 	if (server && c->ipproto != IPPROTO_UDP) {
 		if (e->dir == ZT_DIR_IN && !c->srv_open) {
 			c->srv_open = true;
+			c->open_ns = e->hdr.ts_ns;
+			open_request_line(c, e);
 			c->open_pid = e->pid;
 			c->open_tid = e->tid;
 			c->open_seq = c->txn_seq;
@@ -205,6 +236,8 @@ static void track_requests(struct zt_tracer *tr, struct zt_conn *c, const struct
 		struct zt_conn *p;
 
 		c->cli_busy = true;
+		c->open_ns = e->hdr.ts_ns;
+		open_request_line(c, e);
 		c->cli_local = zt_linker_local(tr->link, e->pid, e->tid, &pc);
 		if (c->cli_local == ZT_LOCAL_PARENT) {
 			p = zt_conn_table_lookup(tr->conns, pc);
@@ -701,4 +734,46 @@ void zt_tracer_flush(struct zt_tracer *tr)
 const struct zt_link_stats *zt_tracer_link_stats(const struct zt_tracer *tr)
 {
 	return zt_linker_stats(tr->link);
+}
+
+struct open_walk {
+	struct zt_tracer *tr;
+	void (*fn)(void *ctx, const struct zt_open_request *r);
+	void *ctx;
+	uint32_t max, n;
+};
+
+static bool open_visit(void *ctx, struct zt_conn *c)
+{
+	struct open_walk *w = ctx;
+	bool server = c->role == ZT_ROLE_SERVER || (c->role == ZT_ROLE_UNKNOWN && c->seen_server);
+	struct zt_open_request r = { "?", "?", "?", "", "", "", c->open_ns, !server };
+
+	/* A UDP socket has no request to wait on that a reader could tell
+	 * from an idle one. */
+	if (c->ignored || c->ipproto == IPPROTO_UDP || !(server ? c->srv_open : c->cli_busy))
+		return true;
+	if (w->n++ >= w->max)
+		return true;
+	if (w->tr->names)
+		zt_cgroup_names_get(w->tr->names, c->cgroup_id, &r.cgroup, &r.container);
+	r.protocol = c->proto_id != ZT_PROTO_NONE ? zt_proto_get(c->proto_id)->name : "?";
+	r.method = c->open_method;
+	r.target = c->open_target;
+	if (c->known)
+		zt_addr_format(c->family, c->daddr, c->dport, r.peer, sizeof(r.peer));
+	else
+		strcpy(r.peer, "?");
+	w->fn(w->ctx, &r);
+	return true;
+}
+
+uint32_t zt_tracer_open_requests(struct zt_tracer *tr,
+				 void (*fn)(void *ctx, const struct zt_open_request *r), void *ctx,
+				 uint32_t max)
+{
+	struct open_walk w = { tr, fn, ctx, max, 0 };
+
+	zt_conn_table_each(tr->conns, open_visit, &w);
+	return w.n;
 }

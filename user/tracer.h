@@ -79,4 +79,20 @@ void zt_tracer_poll(struct zt_tracer *tr);
 void zt_tracer_flush(struct zt_tracer *tr);
 const struct zt_link_stats *zt_tracer_link_stats(const struct zt_tracer *tr);
 
+/* A request in flight now. */
+struct zt_open_request {
+	const char *container, *cgroup, *protocol;
+	const char *method, *target; /* HTTP/1's request line, "" otherwise */
+	char peer[ZT_ADDR_STR_MAX];
+	uint64_t start_ns;           /* kernel monotonic */
+	bool client;                 /* we sent it and wait for the answer */
+};
+/* Calls fn on the requests in flight over TCP, served (arrived, not
+ * answered) or made (sent, no answer yet), most recently active connection
+ * first, `max` at most; returns how many are open. Costs a walk of the
+ * connection table. */
+uint32_t zt_tracer_open_requests(struct zt_tracer *tr,
+				 void (*fn)(void *ctx, const struct zt_open_request *r), void *ctx,
+				 uint32_t max);
+
 #endif
