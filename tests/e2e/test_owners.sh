@@ -16,9 +16,8 @@ TEAM=team-pong
 SOURCE=https://git.example.test/pong.git
 PAGER=pong-oncall@example.test
 
-OTLP_PKG=@opentelemetry/otlp-transformer@0.52.1
-OTLP_NPM=$ZT_ROOT/build/npm
-OTLP_ROOT_JS=$OTLP_NPM/node_modules/@opentelemetry/otlp-transformer/build/src/generated/root.js
+# shellcheck source=otlp_lib.sh
+. "$ZT_E2E_DIR/otlp_lib.sh"
 
 # runc's container and the v1 cgroups runc makes beside the cgroup2 one on a
 # hybrid host (lib.sh removes the cgroup2 ones).
@@ -120,42 +119,13 @@ test_owners_from_annotations() {
 		"$(grep '^ztrace: owners: ' "$ZT_OUT.err")"
 }
 
-otlp_npm() {
-	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-		fail "node and npm are needed (scripts/install-deps.sh)"
-	fi
-	[ -s "$OTLP_ROOT_JS" ] && return 0
-	zt_log "installing $OTLP_PKG into $OTLP_NPM"
-	mkdir -p "$OTLP_NPM"
-	npm install --prefix "$OTLP_NPM" --no-audit --no-fund --silent "$OTLP_PKG" >"$ZT_TMP/npm.log" 2>&1 ||
-		fail "npm install $OTLP_PKG failed: $(tail -n 5 "$ZT_TMP/npm.log")"
-	[ -s "$OTLP_ROOT_JS" ] || fail "$OTLP_PKG has no $OTLP_ROOT_JS"
-}
-
-otlp_rx_start() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 20000))
-		[ -z "$(ss -Hltn "sport = :$p")" ] && break
-	done
-	OTLP_PORT=$p
-	OTLP_DIR=$ZT_TMP/rx
-	mkdir -p "$OTLP_DIR"
-	node "$ZT_E2E_DIR/otlp_receiver.js" "$OTLP_ROOT_JS" 127.0.0.1 "$OTLP_PORT" "$OTLP_DIR" \
-		>"$OTLP_DIR/stdout" 2>&1 9>&- &
-	ZT_BG_PIDS+=("$!")
-	disown "$!"
-	zt_wait_for 10 "the OTLP receiver to listen" test -e "$OTLP_DIR/listening"
-}
-
-otlp_spans() { [ -s "$OTLP_DIR/spans.jsonl" ] && [ "$(grep -c '' "$OTLP_DIR/spans.jsonl")" -ge "$1" ]; }
-
 # --owners FILE: overrides pong's pager (team and source stay the
 # annotations'), names ping's team; the same owners reach the collector as
 # resource attributes; the verdict pages the file's pager.
 test_owners_file_and_otlp() {
 	otlp_npm
 	runc_pong
+	otlp_port
 	otlp_rx_start
 	cat >"$ZT_TMP/owners" <<-EOF
 		# pong's pager from the file wins over its oncall annotation
@@ -169,7 +139,7 @@ test_owners_file_and_otlp() {
 	traffic
 	zt_wait_for 10 "8 spans" zt_json_spans 8
 	zt_wait_for 10 "4 traces" zt_json_traces 4
-	zt_wait_for 10 "8 spans at the collector" otlp_spans 8
+	zt_wait_for 10 "8 spans at the collector" otlp_has_spans 8
 	ztrace_stop
 
 	# The file speaks for a field first; '*' gives every other container a source.

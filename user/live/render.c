@@ -398,30 +398,31 @@ static const struct zl_series *series_at(const struct zl_agg *a, int i)
 	return i < a->nseries ? &a->series[i] : &a->series[ZL_SERIES_MAX];
 }
 
+/* One counter family, a line per series: its requests, or its errors. */
+static void series_counter(struct zl_buf *b, const struct zl_agg *a, const char *name,
+			   const char *help, bool errors)
+{
+	zl_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (int i = 0; i < series_total(a); i++) {
+		const struct zl_series *s = series_at(a, i);
+
+		zl_buf_printf(b, "%s{", name);
+		series_labels(b, s);
+		zl_buf_printf(b, "} %llu\n", (unsigned long long)(errors ? s->errors : s->count));
+	}
+}
+
 void zl_render_metrics(struct zl_buf *b, const struct zl_agg *a, const struct zl_proc *p)
 {
 	static const char *const le[ZL_BUCKETS] = {
 		"1e-05", "0.0001", "0.001", "0.01", "0.1", "1", "10", "100", "+Inf",
 	};
 
-	zl_buf_printf(b, "# HELP ztrace_requests_total Requests seen (spans), by container, operation, "
-		      "protocol, status class and kind.\n# TYPE ztrace_requests_total counter\n");
-	for (int i = 0; i < series_total(a); i++) {
-		const struct zl_series *s = series_at(a, i);
-
-		puts_(b, "ztrace_requests_total{");
-		series_labels(b, s);
-		zl_buf_printf(b, "} %llu\n", (unsigned long long)s->count);
-	}
-	zl_buf_printf(b, "# HELP ztrace_request_errors_total Requests the protocol says failed.\n"
-		      "# TYPE ztrace_request_errors_total counter\n");
-	for (int i = 0; i < series_total(a); i++) {
-		const struct zl_series *s = series_at(a, i);
-
-		puts_(b, "ztrace_request_errors_total{");
-		series_labels(b, s);
-		zl_buf_printf(b, "} %llu\n", (unsigned long long)s->errors);
-	}
+	series_counter(b, a, "ztrace_requests_total",
+		       "Requests seen (spans), by container, operation, protocol, status class and kind.",
+		       false);
+	series_counter(b, a, "ztrace_request_errors_total", "Requests the protocol says failed.",
+		       true);
 	zl_buf_printf(b, "# HELP ztrace_request_duration_seconds Request duration, first request byte "
 		      "to last response byte.\n# TYPE ztrace_request_duration_seconds histogram\n");
 	for (int i = 0; i < series_total(a); i++) {
