@@ -177,6 +177,10 @@ test_listen_pages() {
 	assert_match "the error's trace tree: critical path" 'critical path [0-9.]+ ms' "$tree"
 	assert_match "the error's trace tree: ping client" '\* ping client http GET /status/500' "$tree"
 	assert_match "the error's trace tree: pong server under it" '\*   pong server http GET /status/500 .* status 500' "$tree"
+	assert_match "the error's trace tree: where pong's time went" \
+		'\*   pong server http GET /status/500 .* status 500 .*\[(cpu|deps) [0-9.]+ ' "$tree"
+	assert_match "the error's trace tree: ping's phases" \
+		'\* ping client http GET /status/500 .*\[(connect [0-9.]+ )?ttfb [0-9.]+ download [0-9.]+\]' "$tree"
 
 	local tshot=$ZT_ROOT/build/listen-trace.png
 	chrome "$tshot" "http://127.0.0.1:$ZL_PORT$link"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "../output/output.h"
 
 void zl_agg_init(struct zl_agg *a, uint64_t start_unix_ns)
 {
@@ -522,7 +523,7 @@ static int put_nl(char *buf, int off, int size)
 static void tree_render(struct zl_tree *z, const struct zt_tree *tr)
 {
 	const struct zt_trace_out *t = tr->t;
-	char verdict[512], line[512];
+	char verdict[512], line[768];
 	int off = 0, size = (int)sizeof(z->text);
 
 	zt_tree_verdict(tr, verdict, sizeof(verdict));
@@ -532,17 +533,18 @@ static void tree_render(struct zl_tree *z, const struct zt_tree *tr)
 	for (int i = 0; i < t->n; i++) {
 		const struct zt_span *s = t->spans[i];
 		int d = tr->depth[i] > 8 ? 8 : tr->depth[i], n;
-		char dur[32], self[32], cp[32];
+		char dur[32], self[32], cp[32], timing[ZT_TEXT_TIMING_MAX];
 
+		zt_text_timing(s, timing, sizeof(timing));
 		zt_tree_ms(s->duration_ns, dur, sizeof(dur));
 		zt_tree_ms(tr->self_ns[i], self, sizeof(self));
 		zt_tree_ms(tr->cp_ns[i], cp, sizeof(cp));
 		n = snprintf(line, sizeof(line), "%c %*s%s %s %s %s %.80s  %s ms (self %s, on path %s)"
-			     "  status %d%s%s  peer %s\n", tr->on_cp[i] ? '*' : ' ', 2 * d, "",
+			     "  status %d%s%s  peer %s%s\n", tr->on_cp[i] ? '*' : ' ', 2 * d, "",
 			     s->container ? s->container : "?",
 			     s->kind == ZT_SPAN_SERVER ? "server" : "client", s->protocol, s->method,
 			     s->target, dur, self, cp, s->status, s->error[0] ? " " : "", s->error,
-			     s->peer);
+			     s->peer, timing);
 		if (off + n >= size - 16) {
 			off = put_clean(z->text, off, size, "... (cut)", 16);
 			put_nl(z->text, off, size);

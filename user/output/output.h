@@ -19,6 +19,12 @@ void zt_json_trace(struct zt_outbuf *o, const struct zt_tree *tr);
  * verdict. */
 void zt_text_trace(struct zt_outbuf *o, const struct zt_tree *tr);
 
+/* A span's timing as the trace tree shows it, in ms: its cause, then
+ * "[cpu .. runq .. deps .. net .. io ..]", the client phases, the accept
+ * wait; "" when nothing is known. Returns the length (cut to fit). */
+#define ZT_TEXT_TIMING_MAX 160
+size_t zt_text_timing(const struct zt_span *s, char *buf, size_t size);
+
 /* Text: a header, then one aligned line per span. */
 void zt_text_header(struct zt_outbuf *o);
 void zt_text_span(struct zt_outbuf *o, const struct zt_span *s);

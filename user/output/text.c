@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The default view: what an SRE reads at a glance, fitting 100 columns. */
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,30 +65,51 @@ void zt_text_span(struct zt_outbuf *o, const struct zt_span *s)
 			 s->duration_ns / 1e6, s->status, method, target, s->peer, flags);
 }
 
-/* The tree's per-span breakdown, in ms, after its columns. */
-static void text_timing(struct zt_outbuf *o, const struct zt_span *s)
+/* snprintf that appends at *off and never runs past size. */
+__attribute__((format(printf, 4, 5)))
+static void cat(char *buf, size_t size, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, size - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off = *off + n < size ? *off + n : size - 1;
+}
+
+size_t zt_text_timing(const struct zt_span *s, char *buf, size_t size)
 {
 	const struct zt_span_bd *b = &s->bd;
+	size_t off = 0;
 
+	if (!size)
+		return 0;
+	buf[0] = '\0';
 	if (s->cause)
-		zt_outbuf_printf(o, "  %s", s->cause);
+		cat(buf, size, &off, "  %s", s->cause);
 	if (b->has && b->sched == ZT_BD_SCHED_OK)
-		zt_outbuf_printf(o, " [cpu %.1f runq %.1f deps %.1f net %.1f io %.1f]", b->cpu_ns / 1e6,
-				 b->runq_ns / 1e6, b->deps_ns / 1e6, b->net_ns / 1e6, b->io_ns / 1e6);
+		cat(buf, size, &off, " [cpu %.1f runq %.1f deps %.1f net %.1f io %.1f]",
+		    b->cpu_ns / 1e6, b->runq_ns / 1e6, b->deps_ns / 1e6, b->net_ns / 1e6,
+		    b->io_ns / 1e6);
 	else if (b->has)
-		zt_outbuf_printf(o, " [deps %.1f net %.1f rest %.1f]", b->deps_ns / 1e6,
-				 b->net_ns / 1e6, b->io_ns / 1e6);
+		cat(buf, size, &off, " [deps %.1f net %.1f rest %.1f]", b->deps_ns / 1e6,
+		    b->net_ns / 1e6, b->io_ns / 1e6);
 	if (s->phases.has) {
-		zt_outbuf_puts(o, " [");
+		cat(buf, size, &off, " [");
 		if (s->phases.has_connect)
-			zt_outbuf_printf(o, "connect %.1f ", s->phases.connect_ns / 1e6);
+			cat(buf, size, &off, "connect %.1f ", s->phases.connect_ns / 1e6);
 		if (s->phases.has_tls)
-			zt_outbuf_printf(o, "tls %.1f ", s->phases.tls_ns / 1e6);
-		zt_outbuf_printf(o, "ttfb %.1f download %.1f]", s->phases.ttfb_ns / 1e6,
-				 s->phases.download_ns / 1e6);
+			cat(buf, size, &off, "tls %.1f ", s->phases.tls_ns / 1e6);
+		cat(buf, size, &off, "ttfb %.1f download %.1f]", s->phases.ttfb_ns / 1e6,
+		    s->phases.download_ns / 1e6);
 	}
 	if (s->has_accept_wait)
-		zt_outbuf_printf(o, " [accept %.1f]", s->accept_wait_ns / 1e6);
+		cat(buf, size, &off, " [accept %.1f]", s->accept_wait_ns / 1e6);
+	return off;
 }
 
 void zt_text_trace(struct zt_outbuf *o, const struct zt_tree *tr)
@@ -123,7 +145,12 @@ void zt_text_trace(struct zt_outbuf *o, const struct zt_tree *tr)
 				 tr->on_cp[i] ? '*' : ' ', 2 * d, "", cont,
 				 s->kind == ZT_SPAN_SERVER ? "server" : "client", method, tw, tw,
 				 target, s->duration_ns / 1e6, tr->self_ns[i] / 1e6, s->status);
-		text_timing(o, s);
+		{
+			char timing[ZT_TEXT_TIMING_MAX];
+
+			zt_text_timing(s, timing, sizeof(timing));
+			zt_outbuf_puts(o, timing);
+		}
 		zt_outbuf_puts(o, "\n");
 	}
 }
