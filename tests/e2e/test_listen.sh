@@ -174,7 +174,10 @@ test_listen_pages() {
 	link=$(get /tracez | grep -o 'b9"><td class="l err">error</td>.\{0,400\}' | grep -o '/trace?id=[0-9a-f]\{32\}' | head -n 1)
 	[ -n "$link" ] || fail "no error sample linking to a trace on /tracez"
 	tree=$(get "$link" | sed -n '/<pre>/,/<\/pre>/p')
-	assert_match "the error's trace tree: critical path" 'critical path [0-9.]+ ms' "$tree"
+	# The verdict pages pong's owner when pong holds most of the path, else
+	# it is the time by container (which holds more varies run to run).
+	local verdict='critical path ([0-9.]+ ms: [0-9.]+ ms in ping, [0-9.]+ ms in pong|page pong-oncall@example.org: [0-9.]+ ms of [0-9.]+ ms in pong)'
+	assert_match "the error's trace tree: critical path" "$verdict" "$tree"
 	assert_match "the error's trace tree: ping client" '\* ping client http GET /status/500' "$tree"
 	assert_match "the error's trace tree: pong server under it" '\*   pong server http GET /status/500 .* status 500' "$tree"
 	assert_match "the error's trace tree: where pong's time went" \
@@ -184,8 +187,7 @@ test_listen_pages() {
 
 	local tshot=$ZT_ROOT/build/listen-trace.png
 	chrome "$tshot" "http://127.0.0.1:$ZL_PORT$link"
-	assert_match "the error's trace tree in the browser" \
-		'critical path [0-9.]+ ms: [0-9.]+ ms in ping, [0-9.]+ ms in pong' "$(cat "$tshot.txt")"
+	assert_match "the error's trace tree in the browser" "$verdict" "$(cat "$tshot.txt")"
 
 	chrome "$sshot" "http://127.0.0.1:$ZL_PORT/servicez"
 	assert_match "servicez: ping -> pong, owner, locality, totals" \
