@@ -30,7 +30,7 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$VM/etc/group"
 rm -f "$VM"/*-v1.log "$VM"/*-v2.log "$VM"/*-hybrid.log
 
 rc=0
-"$ROOT/scripts/vmtest/run.sh" --kernels "$KERNELS" --cgroup "$LAYOUTS" --timeout "${ZT_VM_TIMEOUT:-600}" -- \
+"$ROOT/scripts/vmtest/run.sh" --kernels "$KERNELS" --cgroup "$LAYOUTS" --timeout "${ZT_VM_TIMEOUT:-300}" -- \
 	"$ROOT/tests/vm/e2e.sh:/tests/run-in-vm.sh" "$ROOT/build/ztrace:/tests/ztrace" \
 	"$(command -v nginx):/tests/nginx" "$(command -v curl):/tests/curl" "$(command -v jq):/tests/jq" \
 	"$(command -v dnsmasq):/tests/dnsmasq" \

@@ -88,27 +88,41 @@ for k in $KERNELS; do
 	fi
 	for l in $LAYOUTS; do
 		logf=$VM_BUILD/$d-$l.log
-		start=$(date +%s.%N)
-		set +e
-		# shellcheck disable=SC2086
-		if ((VERBOSE)); then
-			timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G \
-				-nographic -no-reboot -nic none -kernel "$KERNELS_DIR/$d/vmlinuz" -initrd "$initrd" \
-				-append "console=ttyS0 quiet panic=-1 rdinit=/init zt_cgroup=$l $APPEND" \
-				${ZT_VM_QEMU_ARGS:-} </dev/null 2>&1 | tee "$logf" >&2
-			qrc=${PIPESTATUS[0]}
-		else
-			timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G \
-				-nographic -no-reboot -nic none -kernel "$KERNELS_DIR/$d/vmlinuz" -initrd "$initrd" \
-				-append "console=ttyS0 quiet panic=-1 rdinit=/init zt_cgroup=$l $APPEND" \
-				${ZT_VM_QEMU_ARGS:-} </dev/null >"$logf" 2>&1
-			qrc=$?
-		fi
-		set -e
+		retried=
+		for attempt in 1 2; do
+			start=$(date +%s.%N)
+			set +e
+			# shellcheck disable=SC2086
+			if ((VERBOSE)); then
+				timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G \
+					-nographic -no-reboot -nic none -kernel "$KERNELS_DIR/$d/vmlinuz" -initrd "$initrd" \
+					-append "console=ttyS0 quiet panic=-1 rdinit=/init zt_cgroup=$l $APPEND" \
+					${ZT_VM_QEMU_ARGS:-} </dev/null 2>&1 | tee "$logf" >&2
+				qrc=${PIPESTATUS[0]}
+			else
+				timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G \
+					-nographic -no-reboot -nic none -kernel "$KERNELS_DIR/$d/vmlinuz" -initrd "$initrd" \
+					-append "console=ttyS0 quiet panic=-1 rdinit=/init zt_cgroup=$l $APPEND" \
+					${ZT_VM_QEMU_ARGS:-} </dev/null >"$logf" 2>&1
+				qrc=$?
+			fi
+			set -e
+			# A guest that hangs without a word from the tests (TCG has hung
+			# stock kernels here: soft lockups with the timer CPU starved) is
+			# booted once more; the hung console is kept and the line says so.
+			if ((attempt == 1 && (qrc == 124 || qrc == 137))) &&
+				! tr -d '\r' <"$logf" | grep -aq 'ZT-VM-EXIT [0-9]*'; then
+				mv "$logf" "$logf.hung"
+				retried=" (booted again after a hang: ${logf#"$REPO_ROOT"/}.hung)"
+				log "$d $l: no exit marker after ${TIMEOUT}s, booting once more"
+				continue
+			fi
+			break
+		done
 		secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 		marker=$(tr -d '\r' <"$logf" | grep -a -o 'ZT-VM-EXIT [0-9]*' | tail -1 || true)
 		if [[ $marker == "ZT-VM-EXIT 0" ]]; then
-			result "$d $l pass $rel ${secs}s"; npass=$((npass + 1))
+			result "$d $l pass $rel ${secs}s$retried"; npass=$((npass + 1))
 			continue
 		fi
 		if [[ -n $marker ]]; then detail="tests exited ${marker#ZT-VM-EXIT }"
@@ -116,7 +130,7 @@ for k in $KERNELS; do
 		else
 			detail="no exit marker (qemu rc=$qrc): $(tr -d '\r' <"$logf" | grep -a . | tail -1 | cut -c1-120)"
 		fi
-		result "$d $l fail $rel ${secs}s $detail (console: ${logf#"$REPO_ROOT"/})"
+		result "$d $l fail $rel ${secs}s $detail (console: ${logf#"$REPO_ROOT"/})$retried"
 		nfail=$((nfail + 1))
 		((VERBOSE)) || { log "--- last lines of $logf:"; tr -d '\r' <"$logf" | tail -25 >&2; log "---"; }
 	done
