@@ -104,7 +104,15 @@ fi
 
 URL=http://10.231.9.2:8080
 TLS_URL=https://10.231.9.2:8443
-for m in auto fentry kprobe tracepoint; do
+# A mode whose spans are wrong runs once more before it counts as failed:
+# 7.2 has lost a client span or timed one at 0 about once in forty mode
+# runs here (under TCG; not understood yet). Its cell then says "pass"
+# with the first run's failure after it, so the flake stays in sight.
+again= first=
+set -- auto fentry kprobe tracepoint
+while [ $# -gt 0 ]; do
+	m=$1
+	shift
 	out=$W/spans.$m err=$W/err.$m
 	: >$W/access.log
 	$ZT --cgroup pong --cgroup ping --json --hooks $m >$out 2>$err &
@@ -163,8 +171,23 @@ for m in auto fentry kprobe tracepoint; do
 	if [ $rc = 0 ] && [ "$srv" = 6 ] && [ "$cli" = 6 ] && [ "$tls" = 4 ] && [ "$got" = "$logged" ] &&
 		[ "$gotc" = "$logged" ] && [ $same = yes ] && [ -z "$odd" ] && [ "$dns" = "$want_dns" ]; then
 		[ -s $W/sig.ref ] || cp $W/sig.$m $W/sig.ref
-		matrix "$m pass hooks=$hooks server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns]"
+		matrix "$m pass hooks=$hooks server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns]${first:+ second run; the first: $first}"
+		first=
 	else
+		detail="hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] durations=[$odd]"
+		case " $again " in
+		*" $m "*) ;;
+		*)
+			echo "ZT-RETRY $m: $detail"
+			[ $same = yes ] || diff $W/sig.ref $W/sig.$m
+			[ -z "$odd" ] || /tests/jq -c 'select(.protocol == "http")' $out
+			again="$again $m"
+			first=$detail
+			set -- $m "$@"
+			continue
+			;;
+		esac
+		first=
 		matrix "$m fail hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] want=[$want_dns] durations=[$odd] nginx=[$logged] server=[$got] client=[$gotc] $(grep summary $err | cut -c1-200)"
 		[ $same = yes ] || diff $W/sig.ref $W/sig.$m
 		[ "$dns" = "$want_dns" ] || { /tests/jq -c 'select(.protocol == "dns")' $out; grep -o 'protocols:.*' $err; }
