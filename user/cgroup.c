@@ -594,7 +594,7 @@ static const char *const scope_prefixes[] = {
  * be hex, which is also what keeps "libpod-conmon-ID.scope" and
  * "crio-conmon-ID.scope" (the monitor, not the container) out.
  */
-static bool runtime_id(const char *name, const char *parent, const char **id, size_t *idlen)
+bool zt_cgroup_runtime_id(const char *name, const char *parent, const char **id, size_t *idlen)
 {
 	size_t len = strlen(name);
 
@@ -642,7 +642,7 @@ void zt_cgroup_container_name(const char *relpath, char *out, size_t outsz)
 		*slash = 0;
 		parent = strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
 	}
-	if (runtime_id(leaf, parent, &id, &idlen))
+	if (zt_cgroup_runtime_id(leaf, parent, &id, &idlen))
 		snprintf(out, outsz, "%.*s", (int)(idlen < SHORT_ID_LEN ? idlen : SHORT_ID_LEN), id);
 	else
 		snprintf(out, outsz, "%s", leaf);
@@ -689,7 +689,7 @@ static int on_container_dir(void *ctx, const struct walk_ent *e)
 	struct match *m = ctx;
 	size_t leaf = strlen(e->rel) - strlen(e->name), idlen = 0;
 	const char *id = NULL;
-	bool has_id = runtime_id(e->name, e->parent, &id, &idlen);
+	bool has_id = zt_cgroup_runtime_id(e->name, e->parent, &id, &idlen);
 
 	if (!*e->rel)
 		return 0;

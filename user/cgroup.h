@@ -100,6 +100,10 @@ uint64_t zt_cgroup_id(const char *dir);
  * "ztrace-test/pong" -> "pong", "" -> "/".
  */
 void zt_cgroup_container_name(const char *relpath, char *out, size_t outsz);
+/* The container id a runtime put in a cgroup directory's name (`name`; its
+ * parent's name, or NULL): docker-ID.scope, cri-containerd-ID.scope,
+ * crio-ID.scope, libpod-ID.scope (hex ids), docker/ID, a 64-hex name. */
+bool zt_cgroup_runtime_id(const char *name, const char *parent, const char **id, size_t *idlen);
 
 /*
  * Names of cgroup ids seen in events. Looks ids up in a cache and rescans

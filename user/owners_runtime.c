@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "cgroup.h"
 #include "owners_runtime.h"
 
 /* Namespaces under containerd's task directory looked in (k8s.io, moby,
@@ -310,21 +311,11 @@ static int try_path(const char *fmt, const char *root, const char *id,
 
 /* ---- container ids ---- */
 
-static bool all_hex(const char *s, size_t n)
-{
-	if (!n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 bool zt_runtime_id(const char *cgroup, char *id, size_t idsz)
 {
-	static const char *const prefixes[] = { "docker-", "cri-containerd-", "crio-", "libpod-" };
 	char buf[PATH_MAX];
-	const char *leaf;
+	const char *leaf, *rid;
+	size_t rlen;
 	char *slash;
 	size_t n;
 
@@ -340,14 +331,8 @@ bool zt_runtime_id(const char *cgroup, char *id, size_t idsz)
 	n = strlen(leaf);
 	if (!n || !strcmp(leaf, "?"))
 		return false;
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		size_t plen = strlen(prefixes[i]);
-
-		if (n > plen + 6 && !strncmp(leaf, prefixes[i], plen) &&
-		    !strcmp(leaf + n - 6, ".scope") && all_hex(leaf + plen, n - plen - 6))
-			return snprintf(id, idsz, "%.*s", (int)(n - plen - 6), leaf + plen) <
-			       (int)idsz;
-	}
+	if (zt_cgroup_runtime_id(leaf, NULL, &rid, &rlen))
+		return snprintf(id, idsz, "%.*s", (int)rlen, rid) < (int)idsz;
 	/* Everything else, docker/<id>, a bare 64-hex id and a runc container
 	 * named like its cgroup alike, is the leaf itself. */
 	return snprintf(id, idsz, "%s", leaf) < (int)idsz;
