@@ -154,7 +154,9 @@ struct {
 	__type(value, struct zt_io_scratch);
 } zt_io_scratch SEC(".maps");
 
-static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u8 dir)
+/* `btf`: sk is a BTF-typed argument (tp_btf, fentry/fexit), read with plain
+ * loads (ZT_SK_READ). */
+static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u8 dir, bool btf)
 {
 	struct zt_io_scratch *x;
 	struct zt_tls_op *op;
@@ -166,7 +168,7 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 
 	if (dir == ZT_DIR_IN && (flags & ZT_MSG_PEEK))
 		return 0;
-	ipproto = zt_sock_ipproto(sk);
+	ipproto = zt_sock_ipproto_btf(sk, btf);
 	if (!ipproto || !zt_current_cgroup_traced(&cgid))
 		return 0;
 
@@ -261,7 +263,17 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 	};
 	/* Where the network stands for this connection, as the request or
 	 * its response moves. */
-	if (ipproto == ZT_IPPROTO_TCP) {
+	if (ipproto == ZT_IPPROTO_TCP && btf) {
+		/* One helper call makes the socket a tcp_sock the verifier
+		 * lets us load from. */
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+
+		if (tp) {
+			m.srtt_us = tp->srtt_us >> 3;
+			m.retrans = tp->total_retrans;
+			m.flags |= ZT_DF_TCPINFO;
+		}
+	} else if (ipproto == ZT_IPPROTO_TCP) {
 		struct tcp_sock *tp = (struct tcp_sock *)sk;
 
 		m.srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
@@ -275,13 +287,13 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(zt_tp_btf_send, struct sock *sk, int ret, int flags)
 {
-	return zt_handle_io(sk, ret, flags, ZT_DIR_OUT);
+	return zt_handle_io(sk, ret, flags, ZT_DIR_OUT, true);
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(zt_tp_btf_recv, struct sock *sk, int ret, int flags)
 {
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
 }
 
 /*
@@ -293,14 +305,14 @@ int BPF_PROG(zt_tp_btf_recv, struct sock *sk, int ret, int flags)
 SEC("fexit/tcp_sendmsg")
 int BPF_PROG(zt_fexit_send, struct sock *sk, struct msghdr *msg, size_t size, int ret)
 {
-	return zt_handle_io(sk, ret, 0, ZT_DIR_OUT);
+	return zt_handle_io(sk, ret, 0, ZT_DIR_OUT, true);
 }
 
 /* 7.x: tcp_recvmsg(sk, msg, len, flags). */
 SEC("fexit/tcp_recvmsg")
 int BPF_PROG(zt_fexit_recv4, struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
 {
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
 }
 
 /* 5.19 to 6.x: tcp_recvmsg(sk, msg, len, flags, addr_len). */
@@ -308,7 +320,7 @@ SEC("fexit/tcp_recvmsg")
 int BPF_PROG(zt_fexit_recv, struct sock *sk, struct msghdr *msg, size_t len, int flags,
 	     int *addr_len, int ret)
 {
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
 }
 
 /* Before 5.19: tcp_recvmsg(sk, msg, len, nonblock, flags, addr_len). */
@@ -316,7 +328,7 @@ SEC("fexit/tcp_recvmsg")
 int BPF_PROG(zt_fexit_recv_nb, struct sock *sk, struct msghdr *msg, size_t len, int nonblock,
 	     int flags, int *addr_len, int ret)
 {
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
 }
 
 /*
@@ -365,7 +377,7 @@ static __always_inline int zt_io_return(int ret, __u8 dir)
 		return 0;
 	call = *c;
 	bpf_map_delete_elem(&zt_io_calls, &id);
-	return zt_handle_io((struct sock *)call.sk, ret, call.flags, dir);
+	return zt_handle_io((struct sock *)call.sk, ret, call.flags, dir, false);
 }
 
 SEC("kprobe/tcp_sendmsg")
@@ -414,27 +426,27 @@ static __always_inline bool zt_sock_is_v6(const struct sock *sk)
 SEC("fexit/udp_sendmsg")
 int BPF_PROG(zt_fexit_udp_send, struct sock *sk, struct msghdr *msg, size_t len, int ret)
 {
-	return zt_sock_is_v6(sk) ? 0 : zt_handle_io(sk, ret, 0, ZT_DIR_OUT);
+	return zt_sock_is_v6(sk) ? 0 : zt_handle_io(sk, ret, 0, ZT_DIR_OUT, true);
 }
 
 SEC("fexit/udpv6_sendmsg")
 int BPF_PROG(zt_fexit_udp6_send, struct sock *sk, struct msghdr *msg, size_t len, int ret)
 {
-	return zt_handle_io(sk, ret, 0, ZT_DIR_OUT);
+	return zt_handle_io(sk, ret, 0, ZT_DIR_OUT, true);
 }
 
 /* 7.x: udp_recvmsg(sk, msg, len, flags). */
 SEC("fexit/udp_recvmsg")
 int BPF_PROG(zt_fexit_udp_recv4, struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
 {
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
 }
 
 SEC("fexit/udpv6_recvmsg")
 int BPF_PROG(zt_fexit_udp6_recv4, struct sock *sk, struct msghdr *msg, size_t len, int flags,
 	     int ret)
 {
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
 }
 
 /* 5.19 to 6.x: udp_recvmsg(sk, msg, len, flags, addr_len). */
@@ -442,14 +454,14 @@ SEC("fexit/udp_recvmsg")
 int BPF_PROG(zt_fexit_udp_recv, struct sock *sk, struct msghdr *msg, size_t len, int flags,
 	     int *addr_len, int ret)
 {
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
 }
 
 SEC("fexit/udpv6_recvmsg")
 int BPF_PROG(zt_fexit_udp6_recv, struct sock *sk, struct msghdr *msg, size_t len, int flags,
 	     int *addr_len, int ret)
 {
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
 }
 
 /* Before 5.19: udp_recvmsg(sk, msg, len, noblock, flags, addr_len). */
@@ -457,14 +469,14 @@ SEC("fexit/udp_recvmsg")
 int BPF_PROG(zt_fexit_udp_recv_nb, struct sock *sk, struct msghdr *msg, size_t len, int nonblock,
 	     int flags, int *addr_len, int ret)
 {
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
 }
 
 SEC("fexit/udpv6_recvmsg")
 int BPF_PROG(zt_fexit_udp6_recv_nb, struct sock *sk, struct msghdr *msg, size_t len, int nonblock,
 	     int flags, int *addr_len, int ret)
 {
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN);
+	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
 }
 
 SEC("kprobe/udp_sendmsg")

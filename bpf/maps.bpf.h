@@ -118,13 +118,16 @@ static __always_inline void zt_count(enum zt_counter c)
 		*v += 1;
 }
 
+/* Half the ring's size in bytes, set at load: past it a record wakes the
+ * consumer. A constant spares every record a second helper call asking the
+ * ring its size. */
+const volatile __u64 zt_rb_wake_at __weak = 0;
+
 /* Wake the consumer only when the ring is filling up (see zt_events). */
 static __always_inline __u64 zt_rb_flags(void)
 {
-	__u64 avail = bpf_ringbuf_query(&zt_events, BPF_RB_AVAIL_DATA);
-	__u64 size = bpf_ringbuf_query(&zt_events, BPF_RB_RING_SIZE);
-
-	return avail > size / 2 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return bpf_ringbuf_query(&zt_events, BPF_RB_AVAIL_DATA) > zt_rb_wake_at ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 #endif

@@ -16,17 +16,26 @@ struct task_struct___old {
 	long state;
 } __attribute__((preserve_access_index));
 
-static __always_inline bool zt_task_running(struct task_struct *p)
+/*
+ * `btf`: the tasks are BTF-typed arguments (tp_btf) and are read with plain
+ * loads, one instruction each once JITed; raw_tp programs hold bare
+ * addresses and read through bpf_probe_read_kernel(), a helper call each.
+ * These hooks run on every context switch of the host: the loads are most
+ * of what an untraced task pays. A constant at every call site.
+ */
+#define ZT_TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ(t, field))
+
+static __always_inline bool zt_task_running(struct task_struct *p, bool btf)
 {
 	if (bpf_core_field_exists(p->__state))
-		return BPF_CORE_READ(p, __state) == 0;
-	return BPF_CORE_READ((struct task_struct___old *)p, state) == 0;
+		return ZT_TASK_READ(btf, p, __state) == 0;
+	return ZT_TASK_READ(btf, (struct task_struct___old *)p, state) == 0;
 }
 
 static __always_inline int zt_on_switch(bool preempt, struct task_struct *prev,
-					struct task_struct *next)
+					struct task_struct *next, bool btf)
 {
-	__u32 ptid = BPF_CORE_READ(prev, pid), ntid = BPF_CORE_READ(next, pid);
+	__u32 ptid = ZT_TASK_READ(btf, prev, pid), ntid = ZT_TASK_READ(btf, next, pid);
 	struct zt_thread *p = bpf_map_lookup_elem(&zt_threads, &ptid);
 	struct zt_thread *n = bpf_map_lookup_elem(&zt_threads, &ntid);
 	__u64 now = 0;
@@ -39,7 +48,7 @@ static __always_inline int zt_on_switch(bool preempt, struct task_struct *prev,
 			p->cpu_ns += now - p->last_ns;
 		/* Still runnable (preempted, throttled, yielded): it waits
 		 * for a CPU from now on. */
-		p->state = preempt || zt_task_running(prev) ? ZT_TS_RUNNABLE : ZT_TS_BLOCKED;
+		p->state = preempt || zt_task_running(prev, btf) ? ZT_TS_RUNNABLE : ZT_TS_BLOCKED;
 		p->last_ns = now;
 	}
 	if (n) {
@@ -53,9 +62,9 @@ static __always_inline int zt_on_switch(bool preempt, struct task_struct *prev,
 	return 0;
 }
 
-static __always_inline int zt_on_wakeup(struct task_struct *p)
+static __always_inline int zt_on_wakeup(struct task_struct *p, bool btf)
 {
-	__u32 tid = BPF_CORE_READ(p, pid);
+	__u32 tid = ZT_TASK_READ(btf, p, pid);
 	struct zt_thread *t = bpf_map_lookup_elem(&zt_threads, &tid);
 
 	/* A wakeup of a thread not yet switched out changes nothing. */
@@ -69,35 +78,35 @@ static __always_inline int zt_on_wakeup(struct task_struct *p)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(zt_tp_btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return zt_on_switch(preempt, prev, next);
+	return zt_on_switch(preempt, prev, next, true);
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(zt_tp_btf_wakeup, struct task_struct *p)
 {
-	return zt_on_wakeup(p);
+	return zt_on_wakeup(p, true);
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(zt_tp_btf_wakeup_new, struct task_struct *p)
 {
-	return zt_on_wakeup(p);
+	return zt_on_wakeup(p, true);
 }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(zt_raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return zt_on_switch(preempt, prev, next);
+	return zt_on_switch(preempt, prev, next, false);
 }
 
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(zt_raw_wakeup, struct task_struct *p)
 {
-	return zt_on_wakeup(p);
+	return zt_on_wakeup(p, false);
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(zt_raw_wakeup_new, struct task_struct *p)
 {
-	return zt_on_wakeup(p);
+	return zt_on_wakeup(p, false);
 }

@@ -111,6 +111,7 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 		bpf_map__set_map_flags(b->skel->maps.zt_tls_ops, 0);
 	}
 	b->skel->rodata->zt_v1_ssid = o->cgroup_v1 ? o->v1_ssid : -1;
+	b->skel->rodata->zt_rb_wake_at = o->ringbuf_size / 2;
 	ret = bpf_map__set_max_entries(b->skel->maps.zt_events, o->ringbuf_size);
 	if (ret) {
 		fprintf(stderr, "ztrace: ring buffer size %u refused: %s\n", o->ringbuf_size,
