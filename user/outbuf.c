@@ -55,7 +55,7 @@ char *zt_outbuf_room(struct zt_outbuf *o, size_t n)
 	return o->buf + o->len;
 }
 
-void zt_outbuf_put(struct zt_outbuf *o, const char *s, size_t n)
+void zt_outbuf_put_slow(struct zt_outbuf *o, const char *s, size_t n)
 {
 	while (n) {
 		char *p = zt_outbuf_room(o, 1);
@@ -71,6 +71,28 @@ void zt_outbuf_put(struct zt_outbuf *o, const char *s, size_t n)
 void zt_outbuf_puts(struct zt_outbuf *o, const char *s)
 {
 	zt_outbuf_put(o, s, strlen(s));
+}
+
+void zt_outbuf_u64(struct zt_outbuf *o, uint64_t v)
+{
+	char tmp[20], *p = tmp + sizeof(tmp);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	zt_outbuf_put(o, p, tmp + sizeof(tmp) - p);
+}
+
+void zt_outbuf_i64(struct zt_outbuf *o, int64_t v)
+{
+	if (v < 0) {
+		zt_outbuf_put(o, "-", 1);
+		/* Through unsigned: -INT64_MIN does not fit an int64_t. */
+		zt_outbuf_u64(o, -(uint64_t)v);
+		return;
+	}
+	zt_outbuf_u64(o, (uint64_t)v);
 }
 
 void zt_outbuf_printf(struct zt_outbuf *o, const char *fmt, ...)

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct zt_outbuf {
 	int fd;
@@ -22,8 +23,25 @@ int zt_outbuf_init(struct zt_outbuf *o, int fd, size_t cap);
 void zt_outbuf_free(struct zt_outbuf *o);
 /* Room for n more bytes (flushing if needed); NULL only if n > cap. */
 char *zt_outbuf_room(struct zt_outbuf *o, size_t n);
-void zt_outbuf_put(struct zt_outbuf *o, const char *s, size_t n);
+void zt_outbuf_put_slow(struct zt_outbuf *o, const char *s, size_t n);
+
+/* Called dozens of times per span: the common case, room left, inline. */
+static inline void zt_outbuf_put(struct zt_outbuf *o, const char *s, size_t n)
+{
+	if (o->cap - o->len >= n) {
+		memcpy(o->buf + o->len, s, n);
+		o->len += n;
+		return;
+	}
+	zt_outbuf_put_slow(o, s, n);
+}
 void zt_outbuf_puts(struct zt_outbuf *o, const char *s);
+/* A string literal, its length known at compile time. */
+#define zt_outbuf_lit(o, lit) zt_outbuf_put((o), "" lit, sizeof(lit) - 1)
+/* Decimal integers: the span formatters' hot path, without printf's
+ * parsing of a format per field. */
+void zt_outbuf_u64(struct zt_outbuf *o, uint64_t v);
+void zt_outbuf_i64(struct zt_outbuf *o, int64_t v);
 /* printf-style append of a short piece (up to 512 bytes). */
 void zt_outbuf_printf(struct zt_outbuf *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

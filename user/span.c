@@ -113,20 +113,61 @@ bool zt_traceparent_parse(const char *s, uint8_t trace_id[16], uint8_t parent_id
 	return parse_hex(s + 3, trace_id, 16) && parse_hex(s + 36, parent_id, 8);
 }
 
+/* out = pre ip post ":" port, cut to size: twice per span, so no printf. */
+static void addr_join(char *out, int size, const char *pre, const char *ip, const char *post,
+		      uint16_t port)
+{
+	char tmp[INET6_ADDRSTRLEN + 16], digits[6], *d = digits + sizeof(digits);
+	size_t n = 0, k;
+
+	for (const char *part[] = { pre, ip, post, ":" }, **p = part; p < part + 4; p++) {
+		k = strlen(*p);
+		memcpy(tmp + n, *p, k);
+		n += k;
+	}
+	do {
+		*--d = (char)('0' + port % 10);
+		port /= 10;
+	} while (port);
+	memcpy(tmp + n, d, digits + sizeof(digits) - d);
+	n += digits + sizeof(digits) - d;
+	if (size <= 0)
+		return;
+	if (n > (size_t)size - 1)
+		n = size - 1;
+	memcpy(out, tmp, n);
+	out[n] = '\0';
+}
+
+/* glibc's inet_ntop formats IPv4 with sprintf: by hand here. */
+static void ipv4_format(const uint8_t a[4], char *out)
+{
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+
+		if (v >= 100)
+			*out++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*out++ = (char)('0' + v / 10 % 10);
+		*out++ = (char)('0' + v % 10);
+		*out++ = i < 3 ? '.' : '\0';
+	}
+}
+
 void zt_addr_format(uint16_t family, const uint8_t addr[16], uint16_t port, char *out, int size)
 {
 	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	char ip[INET6_ADDRSTRLEN] = "?";
 
 	if (family == AF_INET) {
-		inet_ntop(AF_INET, addr, ip, sizeof(ip));
-		snprintf(out, size, "%s:%u", ip, port);
+		ipv4_format(addr, ip);
+		addr_join(out, size, "", ip, "", port);
 	} else if (family == AF_INET6 && !memcmp(addr, v4mapped, 12)) {
-		inet_ntop(AF_INET, addr + 12, ip, sizeof(ip));
-		snprintf(out, size, "%s:%u", ip, port);
+		ipv4_format(addr + 12, ip);
+		addr_join(out, size, "", ip, "", port);
 	} else if (family == AF_INET6) {
 		inet_ntop(AF_INET6, addr, ip, sizeof(ip));
-		snprintf(out, size, "[%s]:%u", ip, port);
+		addr_join(out, size, "[", ip, "]", port);
 	} else {
 		snprintf(out, size, "?");
 	}

@@ -22,7 +22,19 @@ int zt_format_iso8601(uint64_t unix_ns, char *buf, int size)
 		strftime(prefix, sizeof(prefix), "%Y-%m-%dT%H:%M:%S", &tm);
 		last_sec = sec;
 	}
-	return snprintf(buf, size, "%s.%06uZ", prefix, (unsigned)(unix_ns % 1000000000ULL / 1000));
+	/* The microseconds by hand: this runs once per span. */
+	size_t n = strlen(prefix);
+	unsigned us = (unsigned)(unix_ns % 1000000000ULL / 1000);
+
+	if (size < (int)n + 9)
+		return snprintf(buf, size, "%s.%06uZ", prefix, us);
+	memcpy(buf, prefix, n);
+	buf[n] = '.';
+	for (int i = 6; i >= 1; i--, us /= 10)
+		buf[n + i] = (char)('0' + us % 10);
+	buf[n + 7] = 'Z';
+	buf[n + 8] = '\0';
+	return (int)n + 8;
 }
 
 void zt_json_string(struct zt_outbuf *o, const char *str)
@@ -80,47 +92,74 @@ static void put_key(struct zt_outbuf *o, const char *key)
 	zt_outbuf_puts(o, key);
 }
 
+/* `lit` (a literal: a key and what comes before its value), then the value. */
+static void put_u64(struct zt_outbuf *o, const char *lit, size_t n, uint64_t v)
+{
+	zt_outbuf_put(o, lit, n);
+	zt_outbuf_u64(o, v);
+}
+#define PUT_U64(o, lit, v) put_u64((o), "" lit, sizeof(lit) - 1, (v))
+
+static void put_bool(struct zt_outbuf *o, bool v)
+{
+	if (v)
+		zt_outbuf_lit(o, "true");
+	else
+		zt_outbuf_lit(o, "false");
+}
+
 /* Where the time went (breakdown.h): only the figures that are known. */
 static void json_timing(struct zt_outbuf *o, const struct zt_span *s)
 {
 	static const char *const sched[] = { "ok", "none", "handoff" };
 	const struct zt_span_bd *b = &s->bd;
 
-	if (s->cause)
-		zt_outbuf_printf(o, ",\"cause\":\"%s\"", s->cause);
+	if (s->cause) {
+		zt_outbuf_lit(o, ",\"cause\":");
+		zt_json_string(o, s->cause);
+	}
 	if (b->has) {
-		zt_outbuf_puts(o, ",\"breakdown\":{");
-		if (b->sched == ZT_BD_SCHED_OK)
-			zt_outbuf_printf(o, "\"cpu_ns\":%" PRIu64 ",\"runq_ns\":%" PRIu64
-					 ",\"deps_ns\":%" PRIu64 ",\"net_ns\":%" PRIu64
-					 ",\"io_ns\":%" PRIu64 ",",
-					 b->cpu_ns, b->runq_ns, b->deps_ns, b->net_ns, b->io_ns);
-		else
-			zt_outbuf_printf(o, "\"deps_ns\":%" PRIu64 ",\"net_ns\":%" PRIu64
-					 ",\"rest_ns\":%" PRIu64 ",",
-					 b->deps_ns, b->net_ns, b->io_ns);
-		zt_outbuf_printf(o, "\"sched\":\"%s\"}", sched[b->sched % 3]);
+		zt_outbuf_lit(o, ",\"breakdown\":{");
+		if (b->sched == ZT_BD_SCHED_OK) {
+			PUT_U64(o, "\"cpu_ns\":", b->cpu_ns);
+			PUT_U64(o, ",\"runq_ns\":", b->runq_ns);
+			PUT_U64(o, ",\"deps_ns\":", b->deps_ns);
+			PUT_U64(o, ",\"net_ns\":", b->net_ns);
+			PUT_U64(o, ",\"io_ns\":", b->io_ns);
+		} else {
+			PUT_U64(o, "\"deps_ns\":", b->deps_ns);
+			PUT_U64(o, ",\"net_ns\":", b->net_ns);
+			PUT_U64(o, ",\"rest_ns\":", b->io_ns);
+		}
+		zt_outbuf_lit(o, ",\"sched\":");
+		zt_json_string(o, sched[b->sched % 3]);
+		zt_outbuf_lit(o, "}");
 	}
 	if (b->has || b->has_net) {
-		zt_outbuf_puts(o, ",\"net\":{");
-		if (b->has_net)
-			zt_outbuf_printf(o, "\"srtt_us\":%u,\"retrans\":%u%s", b->srtt_us,
-					 b->retrans, b->has ? "," : "");
-		if (b->has)
-			zt_outbuf_printf(o, "\"recv_ns\":%" PRIu64 ",\"send_ns\":%" PRIu64,
-					 b->recv_ns, b->send_ns);
-		zt_outbuf_puts(o, "}");
+		zt_outbuf_lit(o, ",\"net\":{");
+		if (b->has_net) {
+			PUT_U64(o, "\"srtt_us\":", b->srtt_us);
+			PUT_U64(o, ",\"retrans\":", b->retrans);
+			if (b->has)
+				zt_outbuf_lit(o, ",");
+		}
+		if (b->has) {
+			PUT_U64(o, "\"recv_ns\":", b->recv_ns);
+			PUT_U64(o, ",\"send_ns\":", b->send_ns);
+		}
+		zt_outbuf_lit(o, "}");
 	}
 	if (s->has_accept_wait)
-		zt_outbuf_printf(o, ",\"accept_wait_ns\":%" PRIu64, s->accept_wait_ns);
+		PUT_U64(o, ",\"accept_wait_ns\":", s->accept_wait_ns);
 	if (s->phases.has) {
-		zt_outbuf_puts(o, ",\"phases\":{");
+		zt_outbuf_lit(o, ",\"phases\":{");
 		if (s->phases.has_connect)
-			zt_outbuf_printf(o, "\"connect_ns\":%" PRIu64 ",", s->phases.connect_ns);
+			PUT_U64(o, "\"connect_ns\":", s->phases.connect_ns), zt_outbuf_lit(o, ",");
 		if (s->phases.has_tls)
-			zt_outbuf_printf(o, "\"tls_ns\":%" PRIu64 ",", s->phases.tls_ns);
-		zt_outbuf_printf(o, "\"ttfb_ns\":%" PRIu64 ",\"download_ns\":%" PRIu64 "}",
-				 s->phases.ttfb_ns, s->phases.download_ns);
+			PUT_U64(o, "\"tls_ns\":", s->phases.tls_ns), zt_outbuf_lit(o, ",");
+		PUT_U64(o, "\"ttfb_ns\":", s->phases.ttfb_ns);
+		PUT_U64(o, ",\"download_ns\":", s->phases.download_ns);
+		zt_outbuf_lit(o, "}");
 	}
 }
 
@@ -139,7 +178,10 @@ static void put_owner(struct zt_outbuf *o, const struct zt_owner *ow)
 	for (int i = 0; i < 3; i++) {
 		if (!val[i])
 			continue;
-		zt_outbuf_printf(o, "%s\"%s\":", first ? "" : ",", key[i]);
+		if (!first)
+			zt_outbuf_lit(o, ",");
+		zt_json_string(o, key[i]);
+		zt_outbuf_lit(o, ":");
 		zt_json_string(o, val[i]);
 		first = false;
 	}
@@ -151,29 +193,46 @@ void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 	char ts[40];
 
 	zt_format_iso8601(s->start_ns + s->duration_ns, ts, sizeof(ts));
-	zt_outbuf_printf(o, "{\"ts\":\"%s\",\"start_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64
-			 ",\"kind\":\"%s\",\"protocol\":\"%s\",\"method\":",
-			 ts, s->start_ns, s->duration_ns,
-			 s->kind == ZT_SPAN_SERVER ? "server" : "client", s->protocol);
+	zt_outbuf_lit(o, "{\"ts\":\"");
+	zt_outbuf_puts(o, ts);
+	PUT_U64(o, "\",\"start_ns\":", s->start_ns);
+	PUT_U64(o, ",\"duration_ns\":", s->duration_ns);
+	if (s->kind == ZT_SPAN_SERVER)
+		zt_outbuf_lit(o, ",\"kind\":\"server\",\"protocol\":");
+	else
+		zt_outbuf_lit(o, ",\"kind\":\"client\",\"protocol\":");
+	zt_json_string(o, s->protocol);
+	zt_outbuf_lit(o, ",\"method\":");
 	zt_json_string(o, s->method);
 	put_key(o, ",\"target\":");
 	zt_json_string(o, s->target);
-	zt_outbuf_printf(o, ",\"status\":%d,\"failed\":%s,\"error\":", s->status,
-			 s->failed ? "true" : "false");
+	zt_outbuf_lit(o, ",\"status\":");
+	zt_outbuf_i64(o, s->status);
+	zt_outbuf_lit(o, ",\"failed\":");
+	put_bool(o, s->failed);
+	zt_outbuf_lit(o, ",\"error\":");
 	zt_json_string(o, s->error);
 	if (s->stream)
-		zt_outbuf_printf(o, ",\"stream\":%u", s->stream);
-	zt_outbuf_printf(o, ",\"tls\":%s,\"cgroup_id\":%" PRIu64 ",\"cgroup\":",
-			 s->tls ? "true" : "false", s->cgroup_id);
+		PUT_U64(o, ",\"stream\":", s->stream);
+	zt_outbuf_lit(o, ",\"tls\":");
+	put_bool(o, s->tls);
+	PUT_U64(o, ",\"cgroup_id\":", s->cgroup_id);
+	zt_outbuf_lit(o, ",\"cgroup\":");
 	zt_json_string(o, s->cgroup ? s->cgroup : "");
 	put_key(o, ",\"container\":");
 	zt_json_string(o, s->container ? s->container : "");
 	put_owner(o, s->owner);
-	zt_outbuf_printf(o, ",\"pid\":%u,\"tid\":%u,\"comm\":", s->pid, s->tid);
+	PUT_U64(o, ",\"pid\":", s->pid);
+	PUT_U64(o, ",\"tid\":", s->tid);
+	zt_outbuf_lit(o, ",\"comm\":");
 	zt_json_string(o, s->comm);
-	zt_outbuf_printf(o, ",\"local\":\"%s\",\"peer\":\"%s\",\"bytes_in\":%" PRIu64
-			 ",\"bytes_out\":%" PRIu64 ",\"trace_id\":",
-			 s->local, s->peer, s->bytes_in, s->bytes_out);
+	zt_outbuf_lit(o, ",\"local\":");
+	zt_json_string(o, s->local);
+	zt_outbuf_lit(o, ",\"peer\":");
+	zt_json_string(o, s->peer);
+	PUT_U64(o, ",\"bytes_in\":", s->bytes_in);
+	PUT_U64(o, ",\"bytes_out\":", s->bytes_out);
+	zt_outbuf_lit(o, ",\"trace_id\":");
 	put_hex(o, s->trace_id, 16);
 	put_key(o, ",\"span_id\":");
 	put_hex(o, s->span_id, 8);
@@ -182,15 +241,19 @@ void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 		put_hex(o, s->parent_span_id, 8);
 	else
 		zt_outbuf_puts(o, "\"\"");
-	if (s->no_parent && !s->has_parent)
-		zt_outbuf_printf(o, ",\"no_parent\":\"%s\"", s->no_parent);
+	if (s->no_parent && !s->has_parent) {
+		zt_outbuf_lit(o, ",\"no_parent\":");
+		zt_json_string(o, s->no_parent);
+	}
 	put_key(o, ",\"flags\":[");
 	for (uint32_t bit = 1, first = 1; bit; bit <<= 1) {
 		const char *name;
 
 		if (!(s->flags & bit) || !(name = zt_flag_name(bit)))
 			continue;
-		zt_outbuf_printf(o, "%s\"%s\"", first ? "" : ",", name);
+		if (!first)
+			zt_outbuf_lit(o, ",");
+		zt_json_string(o, name);
 		first = 0;
 	}
 	zt_outbuf_puts(o, "]");
