@@ -178,6 +178,14 @@ static void test_text_fixed(void)
 	CHECK_EQ_STR(take(), "02:13:18.001 a-container-na client     1.235  -1 GETRANG "
 			     "~get/with/ids/0123456789 [fd00:231::2]:53      "
 			     "redis,tls,err=ERR,cause=net\n");
+	/* Nothing for the flags column: it is empty. */
+	s.protocol = "http";
+	s.tls = false;
+	s.error[0] = '\0';
+	s.cause = NULL;
+	zt_text_span(&out, &s);
+	CHECK_EQ_STR(take(), "02:13:18.001 a-container-na client     1.235  -1 GETRANG "
+			     "~get/with/ids/0123456789 [fd00:231::2]:53      \n");
 	s.duration_ns = 0;
 	s.status = 200;
 	s.container = NULL;

@@ -74,6 +74,20 @@ static void put_status(struct zt_outbuf *o, int status)
 	put_col(o, p, 3, SIZE_MAX, true);
 }
 
+/* Appends "<key><val>," to the flags column at *fl, cut to fit. */
+static void flag_cat(char *buf, size_t size, int *fl, const char *key, const char *val)
+{
+	size_t k = strlen(key), v = strlen(val), at = (size_t)*fl;
+
+	if (at + k + v + 2 > size)
+		return;
+	memcpy(buf + at, key, k);
+	memcpy(buf + at + k, val, v);
+	buf[at + k + v] = ',';
+	buf[at + k + v + 1] = '\0';
+	*fl = (int)(at + k + v + 1);
+}
+
 void zt_text_span(struct zt_outbuf *o, const struct zt_span *s)
 {
 	char ts[40], target[ZT_TXN_TARGET_MAX], method[ZT_TXN_OP_MAX], flags[192];
@@ -92,18 +106,19 @@ void zt_text_span(struct zt_outbuf *o, const struct zt_span *s)
 	/* The protocol (when not HTTP/1), TLS and a protocol's error are not
 	 * data-quality marks, but where a reader looks for marks. */
 	fl = 0;
+	flags[0] = '\0';
 	if (strcmp(s->protocol, "http"))
-		fl += snprintf(flags + fl, sizeof(flags) - fl, "%s,", s->protocol);
+		flag_cat(flags, sizeof(flags), &fl, "", s->protocol);
 	if (s->tls)
-		fl += snprintf(flags + fl, sizeof(flags) - fl, "tls,");
+		flag_cat(flags, sizeof(flags), &fl, "", "tls");
 	if (s->error[0]) {
 		char err[ZT_TXN_ERROR_MAX];
 
 		sanitize(err, s->error, sizeof(err));
-		fl += snprintf(flags + fl, sizeof(flags) - fl, "err=%s,", err);
+		flag_cat(flags, sizeof(flags), &fl, "err=", err);
 	}
 	if (s->cause)
-		fl += snprintf(flags + fl, sizeof(flags) - fl, "cause=%s,", s->cause);
+		flag_cat(flags, sizeof(flags), &fl, "cause=", s->cause);
 	if (s->flags && fl < (int)sizeof(flags))
 		fl += zt_flags_format(s->flags, flags + fl, sizeof(flags) - fl);
 	else if (fl > 0 && fl < (int)sizeof(flags))
