@@ -26,15 +26,16 @@ struct zt_emit {
 	__u32 retrans;
 };
 
-/* `ub`: where the bytes are, or NULL when they are not in user memory. */
-static __always_inline void zt_emit_data(const struct zt_emit *m, struct zt_ubuf *ub)
+/* `ub`: where the bytes are, or NULL when they are not in user memory.
+ * Returns whether the record went out. */
+static __always_inline bool zt_emit_data(const struct zt_emit *m, struct zt_ubuf *ub)
 {
 	struct zt_data_scratch *s;
 	__u32 zero = 0, cap = 0;
 
 	s = bpf_map_lookup_elem(&zt_scratch, &zero);
 	if (!s)
-		return;
+		return false;
 	s->ev.hdr.type = ZT_EV_DATA;
 	s->ev.hdr.ts_ns = m->ts;
 	s->ev.hdr.conn_id = m->conn_id;
@@ -51,7 +52,10 @@ static __always_inline void zt_emit_data(const struct zt_emit *m, struct zt_ubuf
 	s->ev.cpu_ns = s->ev.runq_ns = 0;
 	if (zt_sched_stamp((__u32)m->pid_tgid, m->ts, &s->ev.cpu_ns, &s->ev.runq_ns))
 		s->ev.flags |= ZT_DF_SCHED;
-	bpf_get_current_comm(s->ev.comm, sizeof(s->ev.comm));
+	/* The name only when userspace cannot have it already (a helper
+	 * call per record otherwise, for a name that rarely changes). */
+	if (!(m->flags & ZT_DF_SAME_COMM))
+		bpf_get_current_comm(s->ev.comm, sizeof(s->ev.comm));
 
 	if (ub) {
 		int got = zt_user_gather(ub, m->len < zt_capture_bytes ? m->len : zt_capture_bytes,
@@ -71,9 +75,10 @@ static __always_inline void zt_emit_data(const struct zt_emit *m, struct zt_ubuf
 	s->ev.cap = cap;
 	if (bpf_ringbuf_output(&zt_events, s, sizeof(s->ev) + cap, zt_rb_flags())) {
 		zt_count(ZT_CNT_RB_FULL_DATA);
-		return;
+		return false;
 	}
 	zt_count(ZT_CNT_EV_DATA);
+	return true;
 }
 
 #endif

@@ -261,6 +261,11 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 		.len = ret,
 		.dir = dir,
 	};
+	/* The thread's name went out with this socket's last record: a thread
+	 * renaming itself meanwhile shows under its old name on this socket
+	 * until another thread uses it. */
+	if (st->comm_tid == (__u32)pid_tgid)
+		m.flags |= ZT_DF_SAME_COMM;
 	/* Where the network stands for this connection, as the request or
 	 * its response moves. */
 	if (ipproto == ZT_IPPROTO_TCP && btf) {
@@ -280,7 +285,8 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 		m.retrans = BPF_CORE_READ(tp, total_retrans);
 		m.flags |= ZT_DF_TCPINFO;
 	}
-	zt_emit_data(&m, have_buf ? &x->ub : NULL);
+	if (zt_emit_data(&m, have_buf ? &x->ub : NULL))
+		st->comm_tid = (__u32)pid_tgid;
 	return 0;
 }
 

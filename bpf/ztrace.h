@@ -68,6 +68,8 @@ enum zt_conn_origin {
 			      * plaintext bytes, not the socket's */
 #define ZT_DF_SCHED      0x8 /* cpu_ns and runq_ns hold the thread's counters */
 #define ZT_DF_TCPINFO    0x10 /* srtt_us and retrans hold the TCP socket's */
+#define ZT_DF_SAME_COMM  0x20 /* comm not read: this socket's previous record came from
+                               * the same thread and carried its name */
 
 /*
  * Counters, one per-CPU slot each, summed by userspace. Every record the BPF
@@ -195,6 +197,8 @@ struct zt_sock {
 	__u8 pad[2];
 	__u64 syn_ns;    /* client: when SYN_SENT was entered; from ESTABLISHED on,
 			  * the connect phase's length (zt_conn_event.connect_ns) */
+	__u32 comm_tid;  /* the thread whose name the last record out carried */
+	__u32 pad2;
 };
 
 #define ZT_ABI_ASSERT(x) _Static_assert(x, #x)
@@ -203,7 +207,7 @@ ZT_ABI_ASSERT(sizeof(struct zt_conn_event) == 24 + 8 + 32 + 16 + 8);
 ZT_ABI_ASSERT(sizeof(struct zt_data_event) == 24 + 8 + 8 + 16 + 8 + 8 + 16 + 24);
 ZT_ABI_ASSERT(sizeof(struct zt_close_event) == 24);
 ZT_ABI_ASSERT(sizeof(struct zt_exec_event) == 40);
-ZT_ABI_ASSERT(sizeof(struct zt_sock) == 80);
+ZT_ABI_ASSERT(sizeof(struct zt_sock) == 88);
 ZT_ABI_ASSERT(sizeof(struct zt_cgroup_event) == 24 + 8 + ZT_CGROUP_EV_PATH);
 
 #endif

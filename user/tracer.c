@@ -558,8 +558,10 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 	if (!c->first_io_ns)
 		c->first_io_ns = e->hdr.ts_ns;
 	cgroup_seen(tr, c, e->cgroup_id);
-	memcpy(c->comm, e->comm, sizeof(c->comm));
-	c->comm[sizeof(c->comm) - 1] = '\0';
+	if (!(e->flags & ZT_DF_SAME_COMM)) {
+		memcpy(c->comm, e->comm, sizeof(c->comm));
+		c->comm[sizeof(c->comm) - 1] = '\0';
+	}
 	if (!c->proto && !proto_pick(tr, c, e)) {
 		/* Nothing parses this stream yet: where it stands is all
 		 * a parser picked later needs. */

@@ -192,10 +192,14 @@ static void udp_check(uint16_t cport, uint16_t sport)
 	CHECK_EQ_INT(data_recs(c, ZT_DIR_OUT, d, 12), 7);
 	CHECK_EQ_INT(d[0]->data.len, 11);
 	CHECK(memcmp(d[0]->payload, "q-connected", 11) == 0);
+	/* The socket's first record names its thread; the same thread's next
+	 * ones say so instead of reading the name again. */
+	CHECK_EQ_INT(d[0]->data.flags & ZT_DF_SAME_COMM, 0);
+	CHECK_EQ_STR(d[0]->data.comm, "test_capture");
 	for (int i = 0; i < 6; i++) {
 		CHECK_EQ_INT(d[1 + i]->data.len, (int)strlen(want[i]));
 		CHECK_EQ_INT(d[1 + i]->data.cap, (int)strlen(want[i]));
-		CHECK_EQ_INT(d[1 + i]->data.flags, 0);
+		CHECK_EQ_INT(d[1 + i]->data.flags, ZT_DF_SAME_COMM);
 		CHECK(memcmp(d[1 + i]->payload, want[i], strlen(want[i])) == 0);
 	}
 	CHECK_EQ_INT(data_recs(s, ZT_DIR_IN, d, 12), 8);

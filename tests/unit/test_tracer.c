@@ -61,6 +61,9 @@ static struct {
 static void data_rec_at(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t dir,
 			const char *bytes, uint32_t len, uint64_t offset);
 
+/* The thread name data records carry. */
+static const char *rec_comm = "nginx";
+
 static void data_rec(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t dir, const char *bytes,
 		     uint32_t len)
 {
@@ -92,7 +95,7 @@ static void data_rec_at(struct zt_tracer *tr, uint64_t id, uint64_t ts, uint8_t 
 	e->cap = cap;
 	e->dir = dir;
 	e->flags = rec_flags;
-	strcpy(e->comm, "nginx");
+	strcpy(e->comm, rec_comm);
 	memcpy(e + 1, bytes, cap);
 	zt_tracer_on_record(tr, e, size);
 	free(e);
@@ -510,6 +513,31 @@ static void test_breakdown(void)
 	zt_tracer_free(tr);
 }
 
+/* A record that says its thread is the socket's previous one carries no
+ * name: the connection keeps the one it had. */
+static void test_same_comm(void)
+{
+	struct zt_tracer *tr = new_tracer(16);
+
+	nspans = 0;
+	offsets[0] = offsets[1] = 0;
+	conn_rec(tr, 9, AF_INET, "10.0.0.2", 80, "10.0.0.3", 40009, ZT_ROLE_SERVER);
+	data_rec(tr, 9, 1000, ZT_DIR_IN, "GET / HTTP/1.1\r\n\r\n", 0);
+	rec_flags = ZT_DF_SAME_COMM;
+	rec_comm = "stale-scratch";
+	data_rec(tr, 9, 2000, ZT_DIR_OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0);
+	data_rec(tr, 9, 3000, ZT_DIR_IN, "GET /2 HTTP/1.1\r\n\r\n", 0);
+	/* Another thread answers: its name comes along. */
+	rec_flags = 0;
+	rec_comm = "worker-2";
+	data_rec(tr, 9, 4000, ZT_DIR_OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0);
+	CHECK_EQ_INT(nspans, 2);
+	CHECK_EQ_STR(spans[0].comm, "nginx");
+	CHECK_EQ_STR(spans[1].comm, "worker-2");
+	rec_comm = "nginx";
+	zt_tracer_free(tr);
+}
+
 int main(void)
 {
 	test_server_span();
@@ -525,5 +553,6 @@ int main(void)
 	test_tls_opaque();
 	test_exec_record();
 	test_breakdown();
+	test_same_comm();
 	return TEST_SUMMARY("test_tracer");
 }
