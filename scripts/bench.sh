@@ -15,7 +15,9 @@
 # Per side: requests/s and its ratio to off; CPU per request of the server's
 # and the client's cgroups (cgroup2 cpu.stat: what the BPF side adds to the
 # traced applications); ztrace's own CPU per span (utime+stime); its peak RSS;
-# spans/requests (requests as nginx logged them); drops. Then a fixed-rate
+# spans/requests (requests as nginx logged them); drops. Then one more json
+# round with kernel.bpf_stats_enabled: the programs' own run time per
+# request, by program (exact where the cgroups' CPU is noisy). Then a fixed-rate
 # round per side (wrk with a per-connection delay, ~BENCH_RATE req/s) and the
 # p50/p99 latency wrk saw. Then TLS: a second nginx in pong serving a 1 KiB
 # file over HTTPS, wrk over TLS, sides tls_off, tls_json (probes per library
@@ -162,7 +164,7 @@ ztrace_bg() {
 }
 
 bench_main() {
-	local order sides=(off json text) s r lua=$ZT_TMP/rate.lua
+	local order s r lua=$ZT_TMP/rate.lua
 	zt_pair
 	RUN_URL=$PONG_URL/
 	RUN_LOG=$PONG_LOG
@@ -185,9 +187,11 @@ bench_main() {
 	# Fixed rate: each connection waits 1 ms after each response; wrk's
 	# latency is then that of an unloaded server, with and without ztrace.
 	printf 'function delay() return 1 end\n' >"$lua"
-	for ((r = 0; r < 2; r++)); do
+	# Four rounds a side: a p99 over two rounds swung by +-50 us here.
+	for ((r = 0; r < 4; r++)); do
 		[[ $PARTS == *" fixed "* ]] || break
-		for s in "${sides[@]}"; do run_round "fixed_$s" --latency -s "$lua"; done
+		if ((r % 2 == 0)); then order=(off json text); else order=(text json off); fi
+		for s in "${order[@]}"; do run_round "fixed_$s" --latency -s "$lua"; done
 	done
 	# TLS: 1 KiB responses over HTTPS (keep-alive, so the handshakes are few).
 	if [[ $PARTS == *" tls "* ]]; then bench_tls; fi
