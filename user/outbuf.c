@@ -75,12 +75,8 @@ void zt_outbuf_puts(struct zt_outbuf *o, const char *s)
 
 void zt_outbuf_u64(struct zt_outbuf *o, uint64_t v)
 {
-	char tmp[20], *p = tmp + sizeof(tmp);
+	char tmp[20], *p = zt_u64_digits(tmp + sizeof(tmp), v);
 
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
 	zt_outbuf_put(o, p, tmp + sizeof(tmp) - p);
 }
 

@@ -38,6 +38,17 @@ static inline void zt_outbuf_put(struct zt_outbuf *o, const char *s, size_t n)
 void zt_outbuf_puts(struct zt_outbuf *o, const char *s);
 /* A string literal, its length known at compile time. */
 #define zt_outbuf_lit(o, lit) zt_outbuf_put((o), "" lit, sizeof(lit) - 1)
+/* Writes v's decimal digits to end back to front; returns where they start.
+ * For the formatters of the per-span path, which do without printf. */
+static inline char *zt_u64_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 /* Decimal integers: the span formatters' hot path, without printf's
  * parsing of a format per field. */
 void zt_outbuf_u64(struct zt_outbuf *o, uint64_t v);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "outbuf.h"
 #include "span.h"
 #include "ztrace.h"
 
@@ -117,7 +118,7 @@ bool zt_traceparent_parse(const char *s, uint8_t trace_id[16], uint8_t parent_id
 static void addr_join(char *out, int size, const char *pre, const char *ip, const char *post,
 		      uint16_t port)
 {
-	char tmp[INET6_ADDRSTRLEN + 16], digits[6], *d = digits + sizeof(digits);
+	char tmp[INET6_ADDRSTRLEN + 16], digits[6], *d = zt_u64_digits(digits + sizeof(digits), port);
 	size_t n = 0, k;
 
 	for (const char *part[] = { pre, ip, post, ":" }, **p = part; p < part + 4; p++) {
@@ -125,10 +126,6 @@ static void addr_join(char *out, int size, const char *pre, const char *ip, cons
 		memcpy(tmp + n, *p, k);
 		n += k;
 	}
-	do {
-		*--d = (char)('0' + port % 10);
-		port /= 10;
-	} while (port);
 	memcpy(tmp + n, d, digits + sizeof(digits) - d);
 	n += digits + sizeof(digits) - d;
 	if (size <= 0)

@@ -51,11 +51,7 @@ static void put_ms(struct zt_outbuf *o, uint64_t ns)
 	for (int i = 0; i < 3; i++, us /= 10)
 		*--p = (char)('0' + us % 10);
 	*--p = '.';
-	do {
-		*--p = (char)('0' + us % 10);
-		us /= 10;
-	} while (us);
-	put_col(o, p, 9, SIZE_MAX, true);
+	put_col(o, zt_u64_digits(p, us), 9, SIZE_MAX, true);
 }
 
 /* %3d */
@@ -65,10 +61,7 @@ static void put_status(struct zt_outbuf *o, int status)
 	unsigned v = status < 0 ? -(unsigned)status : (unsigned)status;
 
 	*--p = '\0';
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	p = zt_u64_digits(p, v);
 	if (status < 0)
 		*--p = '-';
 	put_col(o, p, 3, SIZE_MAX, true);
