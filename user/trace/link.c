@@ -492,8 +492,12 @@ struct zt_linker *zt_linker_new(const struct zt_link_opts *o)
 		lk->o.wait_ns = ZT_LINK_WAIT_NS;
 	if (!lk->o.max_held)
 		lk->o.max_held = ZT_LINK_MAX_HELD;
+	/* A bucket per 8 spans held at most: the tables are touched at random
+	 * once per span, and at 8 KiB each (8192 held) they stay in cache
+	 * where a bucket per span (64 KiB each) made every add a miss; the
+	 * usual number held is a handful, so chains stay short. */
 	lk->nbuckets = 16;
-	while (lk->nbuckets < lk->o.max_held)
+	while (lk->nbuckets < lk->o.max_held / 8)
 		lk->nbuckets <<= 1;
 	for (int ix = 0; ix < IX_MAX; ix++)
 		lk->ix[ix] = calloc(lk->nbuckets, sizeof(*lk->ix[ix]));
