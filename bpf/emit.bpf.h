@@ -26,9 +26,8 @@ struct zt_emit {
 	__u32 retrans;
 };
 
-/* `ub`: where the bytes are, or NULL when they are not in user memory.
- * Returns whether the record went out. */
-static __always_inline bool zt_emit_data(const struct zt_emit *m, struct zt_ubuf *ub)
+/* The record, with this CPU's zt_scratch claimed. */
+static __always_inline bool zt_emit_record(const struct zt_emit *m, struct zt_ubuf *ub)
 {
 	struct zt_data_scratch *s;
 	__u32 zero = 0, cap = 0;
@@ -79,6 +78,23 @@ static __always_inline bool zt_emit_data(const struct zt_emit *m, struct zt_ubuf
 	}
 	zt_count(ZT_CNT_EV_DATA);
 	return true;
+}
+
+/* `ub`: where the bytes are, or NULL when they are not in user memory.
+ * Returns whether the record went out; one that could not have this CPU's
+ * scratch (see zt_cpu_busy) is lost and counted. */
+static __always_inline bool zt_emit_data(const struct zt_emit *m, struct zt_ubuf *ub)
+{
+	__u32 *busy = zt_scratch_claim(ZT_SCRATCH_REC);
+	bool sent;
+
+	if (!busy) {
+		zt_count(ZT_CNT_CPU_BUSY);
+		return false;
+	}
+	sent = zt_emit_record(m, ub);
+	zt_scratch_release(busy);
+	return sent;
 }
 
 #endif

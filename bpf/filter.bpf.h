@@ -84,8 +84,10 @@ static __always_inline bool zt_current_cgroup_traced(__u64 *cgid)
 	if (zt_trace_all)
 		return true;
 	last = bpf_map_lookup_elem(&zt_verdict_last, &zero);
-	if (last && last->verdict && last->id == id)
-		return last->verdict == ZT_VERDICT_TRACED;
+	if (last && last->traced1 == id + 1)
+		return true;
+	if (last && last->skipped1 == id + 1)
+		return false;
 	cached = bpf_map_lookup_elem(&zt_cgroup_verdict, &id);
 	if (cached) {
 		verdict = *cached;
@@ -117,10 +119,10 @@ static __always_inline bool zt_current_cgroup_traced(__u64 *cgid)
 store:
 	bpf_map_update_elem(&zt_cgroup_verdict, &id, &verdict, BPF_ANY);
 out:
-	if (last) {
-		last->id = id;
-		last->verdict = verdict;
-	}
+	if (last && verdict == ZT_VERDICT_TRACED)
+		last->traced1 = id + 1;
+	else if (last)
+		last->skipped1 = id + 1;
 	return verdict == ZT_VERDICT_TRACED;
 }
 

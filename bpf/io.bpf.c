@@ -154,40 +154,20 @@ struct {
 	__type(value, struct zt_io_scratch);
 } zt_io_scratch SEC(".maps");
 
-/* `btf`: sk is a BTF-typed argument (tp_btf, fentry/fexit), read with plain
- * loads (ZT_SK_READ). */
-static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u8 dir, bool btf)
+/* The record of a traced message, with this CPU's zt_io_scratch claimed. */
+static __always_inline void zt_io_record(struct sock *sk, int ret, __u8 dir, bool btf,
+					 __u8 ipproto, __u64 cgid, __u64 pid_tgid,
+					 struct zt_tls_op *op)
 {
 	struct zt_io_scratch *x;
-	struct zt_tls_op *op;
 	__u32 zero = 0;
 	struct zt_sock *st;
-	__u64 cgid, ts, pid_tgid, offset = 0, msg = 0;
+	__u64 ts, offset = 0, msg = 0;
 	bool have_args, have_buf, have_peer = false;
-	__u8 ipproto;
 
-	if (dir == ZT_DIR_IN && (flags & ZT_MSG_PEEK))
-		return 0;
-	ipproto = zt_sock_ipproto_btf(sk, btf);
-	if (!ipproto || !zt_current_cgroup_traced(&cgid))
-		return 0;
-
-	pid_tgid = bpf_get_current_pid_tgid();
-	if ((pid_tgid >> 32) == zt_self_tgid)
-		return 0;
-	/* TCP: a failure (EAGAIN, the common one) returns before anything
-	 * else is read. */
-	op = NULL;
-	if (ipproto == ZT_IPPROTO_TCP) {
-		/* Inside a TLS call even a failed send (EAGAIN) ties the SSL
-		 * object to its socket; otherwise failures carry nothing. */
-		op = zt_tls_op_current();
-		if (ret <= 0 && !op)
-			return 0;
-	}
 	x = bpf_map_lookup_elem(&zt_io_scratch, &zero);
 	if (!x)
-		return 0;
+		return;
 	/* What zt_user_buf relies on being zero; the rest is written first. */
 	x->ub.base = x->ub.size = x->ub.iov = x->ub.iovcnt = x->ub.nv = 0;
 	have_args = zt_sysargs(&x->a);
@@ -200,18 +180,18 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 #endif
 	/* No TLS library speaks over UDP; a failed datagram says nothing. */
 	if (ipproto == ZT_IPPROTO_UDP && ret <= 0)
-		return 0;
+		return;
 
 	st = zt_sock_state(sk, true);
 	if (!st) {
 		zt_count(ZT_CNT_SK_STORAGE_FAIL);
-		return 0;
+		return;
 	}
 	if (ipproto == ZT_IPPROTO_UDP && zt_sock_in_hash)
 		zt_udp_reused(sk, st);
 	/* A failure on a socket already tied to its SSL object says nothing. */
 	if (ret <= 0 && st->tls)
-		return 0;
+		return;
 	ts = bpf_ktime_get_ns();
 	/* The offset advances whether or not the record gets out. */
 	if (ret > 0) {
@@ -237,19 +217,19 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 				       have_peer ? &x->peer : NULL) &&
 		    !st->conn_id) {
 			zt_count(ZT_CNT_RB_FULL_DATA);
-			return 0;
+			return;
 		}
 	} else if (!zt_sock_announce(sk, st, ts, cgid, ZT_ORIGIN_FIRST_IO)) {
 		/* Without its connection the record means nothing: the ring is
 		 * full anyway, count it with the data records it would join. */
 		if (ret > 0)
 			zt_count(ZT_CNT_RB_FULL_DATA);
-		return 0;
+		return;
 	}
 	if (op && zt_tls_on_io(op, st, dir, ret, cgid, pid_tgid))
-		return 0;
+		return;
 	if (ret <= 0 || st->tls)
-		return 0;
+		return;
 
 	have_buf = have_args && zt_user_buf(&x->ub, &x->a, msg) && zt_mmsg_checked(&x->a, &x->ub, ret);
 	struct zt_emit m = {
@@ -287,6 +267,52 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 	}
 	if (zt_emit_data(&m, have_buf ? &x->ub : NULL))
 		st->comm_tid = (__u32)pid_tgid;
+}
+
+
+/* `btf`: sk is a BTF-typed argument (tp_btf, fentry/fexit), read with plain
+ * loads (ZT_SK_READ). */
+static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u8 dir, bool btf)
+{
+	struct zt_tls_op *op;
+	__u64 cgid, pid_tgid;
+	__u32 *busy;
+	__u8 ipproto;
+
+	if (dir == ZT_DIR_IN && (flags & ZT_MSG_PEEK))
+		return 0;
+	ipproto = zt_sock_ipproto_btf(sk, btf);
+	if (!ipproto || !zt_current_cgroup_traced(&cgid))
+		return 0;
+
+	pid_tgid = bpf_get_current_pid_tgid();
+	if ((pid_tgid >> 32) == zt_self_tgid)
+		return 0;
+	/* TCP: a failure (EAGAIN, the common one) returns before anything
+	 * else is read. */
+	op = NULL;
+	if (ipproto == ZT_IPPROTO_TCP) {
+		/* Inside a TLS call even a failed send (EAGAIN) ties the SSL
+		 * object to its socket; otherwise failures carry nothing. */
+		op = zt_tls_op_current();
+		if (ret <= 0 && !op)
+			return 0;
+	}
+	/* From here on this CPU's scratch is ours, or the record is lost
+	 * and counted (see zt_cpu_busy). */
+	busy = zt_scratch_claim(ZT_SCRATCH_IO);
+	if (!busy) {
+		struct zt_sock *st = zt_sock_state(sk, false);
+
+		zt_count(ZT_CNT_CPU_BUSY);
+		/* The stream offset moves on all the same: userspace sees
+		 * the hole where the lost message was. */
+		if (st && ret > 0)
+			st->bytes[dir & 1] += ret;
+		return 0;
+	}
+	zt_io_record(sk, ret, dir, btf, ipproto, cgid, pid_tgid, op);
+	zt_scratch_release(busy);
 	return 0;
 }
 

@@ -60,9 +60,12 @@ struct {
  * key: 0; value: struct zt_verdict_last per CPU. Bound: 1 per CPU.
  */
 struct zt_verdict_last {
-	__u64 id;
-	__u8 verdict; /* 0: slot empty */
-	__u8 pad[7];
+	/* cgroup id + 1 (0: none) last judged traced, and last judged
+	 * skipped. One word each, written in one store: a program preempted
+	 * halfway by another on the same CPU (preemptible kernels) never
+	 * leaves an id paired with another id's verdict. */
+	__u64 traced1;
+	__u64 skipped1;
 };
 
 struct {
@@ -109,13 +112,54 @@ struct {
 	__type(value, struct zt_data_scratch);
 } zt_scratch SEC(".maps") __weak;
 
+/*
+ * This CPU's scratch spaces in use (zt_io_scratch, zt_scratch), one flag
+ * each. BPF programs run with migration disabled, not preemption: on
+ * kernels that preempt kernel code (7.x's PREEMPT_LAZY, PREEMPT_FULL) a
+ * program can be preempted mid-record by another task whose program takes
+ * the same per-CPU scratch, each then sending the other's bytes, lengths
+ * or times. A program claims the flag before using the scratch; one that
+ * finds it claimed gives up the record and counts it (ZT_CNT_CPU_BUSY).
+ * The flag is set before the first use and only by the task running on
+ * this CPU, so a preemption between the check and the set is harmless.
+ * key: enum zt_scratch_id; value: u32 per CPU. Bound: 2 per CPU.
+ */
+enum zt_scratch_id { ZT_SCRATCH_IO = 0, ZT_SCRATCH_REC = 1 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} zt_cpu_busy SEC(".maps") __weak;
+
+/* The flag, claimed; NULL (and counted) when another program holds it. */
+static __always_inline __u32 *zt_scratch_claim(enum zt_scratch_id which)
+{
+	__u32 key = which, *busy = bpf_map_lookup_elem(&zt_cpu_busy, &key);
+
+	if (!busy || *busy)
+		return NULL;
+	*busy = 1;
+	asm volatile("" ::: "memory");
+	return busy;
+}
+
+static __always_inline void zt_scratch_release(__u32 *busy)
+{
+	asm volatile("" ::: "memory");
+	*busy = 0;
+}
+
 static __always_inline void zt_count(enum zt_counter c)
 {
 	__u32 key = c;
 	__u64 *v = bpf_map_lookup_elem(&zt_counters, &key);
 
+	/* Atomic although per CPU: a preempted increment (see zt_cpu_busy)
+	 * would lose another program's. */
 	if (v)
-		*v += 1;
+		__sync_fetch_and_add(v, 1);
 }
 
 /* Half the ring's size in bytes, set at load: past it a record wakes the

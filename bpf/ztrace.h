@@ -93,6 +93,9 @@ enum zt_counter {
 	ZT_CNT_RB_FULL_CGROUP,    /* ring buffer full: cgroup record lost (a short-lived
 				   * container may show as "?") */
 	ZT_CNT_EV_CGROUP,
+	ZT_CNT_CPU_BUSY,          /* a program preempted another of ours on its CPU (kernels
+				   * with preemptible BPF programs, PREEMPT_LAZY/FULL) while
+				   * it held this CPU's scratch space: the record is lost */
 	ZT_CNT_MAX,
 };
 

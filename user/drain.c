@@ -52,7 +52,7 @@ struct drop {
 	uint64_t v;
 };
 
-#define NDROPS 14
+#define NDROPS 15
 
 /* Every way a request can go missing, by name. */
 static void list_drops(const struct drop_counts *d, struct drop drops[NDROPS])
@@ -64,6 +64,7 @@ static void list_drops(const struct drop_counts *d, struct drop drops[NDROPS])
 		{ "sk_storage", d->k[ZT_CNT_SK_STORAGE_FAIL] },
 		{ "tls_unbound", d->k[ZT_CNT_TLS_UNBOUND] },
 		{ "retprobe_missed", d->k[ZT_CNT_RETPROBE_MISSED] },
+		{ "cpu_busy", d->k[ZT_CNT_CPU_BUSY] },
 		{ "conn_evicted", d->u->conn_evicted },
 		{ "pipeline_overflow", d->u->http1.pipeline_overflow },
 		{ "header_too_big", d->u->http1.header_too_big },
@@ -204,14 +205,14 @@ void zt_drain_summary(struct zt_run *r)
 		"ztrace: summary: spans=%" PRIu64 " drops: %s quality: resyncs=%" PRIu64 " gaps=%" PRIu64
 		" orphan_responses=%" PRIu64 " requests_unseen=%" PRIu64 " unanswered=%" PRIu64 " unrecognised=%" PRIu64
 		" traceparent_bad=%" PRIu64 " conn_untracked=%" PRIu64 " payload_unreadable=%" PRIu64
-		" records: conn=%" PRIu64 " data=%" PRIu64 " close=%" PRIu64 " cgroup=%" PRIu64
+		" unparsed_no_bytes=%" PRIu64 " records: conn=%" PRIu64 " data=%" PRIu64 " close=%" PRIu64 " cgroup=%" PRIu64
 		" state: conns_open=%u cgroup_names=%u cgroup_lost=%" PRIu64 " udp_expired=%" PRIu64
 		" tls: conns=%" PRIu64 " opaque=%" PRIu64 " files=%u procs=%u scans=%" PRIu64
 		" scans_dropped=%" PRIu64 " exec_lost=%" PRIu64 "%s\n",
 		d.u->spans, buf, d.u->http1.resyncs, d.u->gaps, d.u->http1.orphan_responses,
 		d.u->http1.requests_unseen,
 		d.u->http1.unanswered, d.u->unrecognised, d.u->traceparent_bad, d.u->conn_untracked,
-		d.k[ZT_CNT_READ_USER_FAIL], d.u->records[ZT_EV_CONN], d.u->records[ZT_EV_DATA],
+		d.k[ZT_CNT_READ_USER_FAIL], d.u->unparsed_no_bytes, d.u->records[ZT_EV_CONN], d.u->records[ZT_EV_DATA],
 		d.u->records[ZT_EV_CLOSE], d.u->records[ZT_EV_CGROUP], zt_tracer_conns(r->tracer),
 		zt_tracer_cgroup_names(r->tracer), d.k[ZT_CNT_RB_FULL_CGROUP], d.u->udp_expired, d.u->tls_conns, d.u->tls_opaque,
 		r->tls ? r->tls->files : 0, r->tls ? r->tls->procs : 0, r->tls ? r->tls->scans : 0,

@@ -506,8 +506,10 @@ static bool proto_pick(struct zt_tracer *tr, struct zt_conn *c, const struct zt_
 	enum zt_proto_id id;
 	const struct zt_proto_ops *ops;
 
-	if (!e->cap)
+	if (!e->cap) {
+		tr->st.unparsed_no_bytes++;
 		return false;
+	}
 	id = zt_proto_detect((const uint8_t *)(e + 1), e->cap, e->len, e->dir, &h);
 	if (id == ZT_PROTO_NONE) {
 		if (++c->detect_misses >= DETECT_TRIES) {

@@ -26,6 +26,9 @@ struct zt_tracer_stats {
 	uint64_t gaps;             /* holes in a connection's byte stream (lost records) */
 	uint64_t gap_bytes;
 	uint64_t unrecognised;     /* connections no parser recognised: ignored */
+	uint64_t unparsed_no_bytes; /* messages without captured bytes (sendfile, splice,
+				     * io_uring, an unreadable buffer) on a connection whose
+				     * protocol was not known yet: they could not be parsed */
 	uint64_t traceparent_bad;  /* malformed traceparent headers ignored */
 	uint64_t alloc_fail;       /* out of memory: the record was dropped */
 	uint64_t open_at_exit;     /* connections still open when ztrace stopped */

@@ -513,6 +513,25 @@ static void test_breakdown(void)
 	zt_tracer_free(tr);
 }
 
+/* A message without its bytes before the protocol is known cannot be
+ * parsed: counted, and the next one with bytes picks the parser. */
+static void test_no_bytes_before_detection(void)
+{
+	struct zt_tracer *tr = new_tracer(16);
+
+	offsets[0] = offsets[1] = 0;
+	conn_rec(tr, 11, AF_INET, "10.0.0.2", 80, "10.0.0.3", 40011, ZT_ROLE_SERVER);
+	rec_flags = ZT_DF_READ_FAIL;
+	data_rec(tr, 11, 1000, ZT_DIR_IN, "", 30);
+	rec_flags = 0;
+	CHECK_EQ_INT(zt_tracer_stats(tr)->unparsed_no_bytes, 1);
+	data_rec(tr, 11, 2000, ZT_DIR_IN, "GET / HTTP/1.1\r\n\r\n", 0);
+	data_rec(tr, 11, 3000, ZT_DIR_OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0);
+	CHECK_EQ_INT(nspans, 1);
+	CHECK_EQ_INT(zt_tracer_stats(tr)->unparsed_no_bytes, 1);
+	zt_tracer_free(tr);
+}
+
 /* A record that says its thread is the socket's previous one carries no
  * name: the connection keeps the one it had. */
 static void test_same_comm(void)
@@ -554,5 +573,6 @@ int main(void)
 	test_exec_record();
 	test_breakdown();
 	test_same_comm();
+	test_no_bytes_before_detection();
 	return TEST_SUMMARY("test_tracer");
 }

@@ -104,11 +104,23 @@ fi
 
 URL=http://10.231.9.2:8080
 TLS_URL=https://10.231.9.2:8443
-# A mode whose spans are wrong runs once more before it counts as failed:
-# 7.2 has lost a client span or timed one at 0 about once in forty mode
-# runs here (under TCG; not understood yet). Its cell then says "pass"
-# with the first run's failure after it, so the flake stays in sight.
-again= first=
+# A mode whose spans are wrong runs once more, after the other modes,
+# before it counts as failed: 7.2 has lost a client span (HTTP or DNS) or
+# timed one at 0 about once in forty mode runs here (under TCG; not
+# understood yet), and once twice in a row, right after boot. Its cell
+# then says "pass" with the first run's failure after it, so the flake
+# stays in sight; each failed run prints what it saw to the console.
+again=
+
+# What a run with wrong spans saw, for the console log: the differing
+# spans, the DNS spans, and ztrace's whole summary (its quality and record
+# counts say whether records were lost, unreadable or not paired).
+seen_wrong() {
+	[ $same = yes ] || diff $W/sig.ref $W/sig.$m
+	[ "$dns" = "$want_dns" ] || /tests/jq -c 'select(.protocol == "dns")' $out
+	[ -z "$odd" ] || /tests/jq -c 'select(.protocol == "http")' $out
+	grep '^ztrace: summary' $err
+}
 set -- auto fentry kprobe tracepoint
 while [ $# -gt 0 ]; do
 	m=$1
@@ -171,27 +183,23 @@ while [ $# -gt 0 ]; do
 	if [ $rc = 0 ] && [ "$srv" = 6 ] && [ "$cli" = 6 ] && [ "$tls" = 4 ] && [ "$got" = "$logged" ] &&
 		[ "$gotc" = "$logged" ] && [ $same = yes ] && [ -z "$odd" ] && [ "$dns" = "$want_dns" ]; then
 		[ -s $W/sig.ref ] || cp $W/sig.$m $W/sig.ref
-		matrix "$m pass hooks=$hooks server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns]${first:+ second run; the first: $first}"
-		first=
+		eval "first=\${first_$m:-}"
+		matrix "$m pass hooks=$hooks server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] $(grep -o 'cpu_busy=[0-9]*' $err)${first:+ second run; the first: $first}"
 	else
 		detail="hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] durations=[$odd]"
 		case " $again " in
 		*" $m "*) ;;
 		*)
 			echo "ZT-RETRY $m: $detail"
-			[ $same = yes ] || diff $W/sig.ref $W/sig.$m
-			[ -z "$odd" ] || /tests/jq -c 'select(.protocol == "http")' $out
+			seen_wrong
 			again="$again $m"
-			first=$detail
-			set -- $m "$@"
+			eval "first_$m=\$detail"
+			set -- "$@" $m
 			continue
 			;;
 		esac
-		first=
-		matrix "$m fail hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] want=[$want_dns] durations=[$odd] nginx=[$logged] server=[$got] client=[$gotc] $(grep summary $err | cut -c1-200)"
-		[ $same = yes ] || diff $W/sig.ref $W/sig.$m
-		[ "$dns" = "$want_dns" ] || { /tests/jq -c 'select(.protocol == "dns")' $out; grep -o 'protocols:.*' $err; }
-		[ -z "$odd" ] || /tests/jq -c 'select(.protocol == "http")' $out
+		matrix "$m fail hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] want=[$want_dns] durations=[$odd] nginx=[$logged] server=[$got] client=[$gotc]"
+		seen_wrong
 		fails=$((fails + 1))
 	fi
 done
