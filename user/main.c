@@ -546,6 +546,7 @@ int main(int argc, char **argv)
 		.owners = owners,
 		.on_span = print_span,
 		.on_trace = env.traces || env.listen ? print_trace : NULL,
+		.defer_close = true,
 		.ctx = &out,
 	};
 	if (bpf.tls && !(tls = zt_tls_new(zt_bpf_object(&bpf), "/proc", env.tls_per_process))) {

@@ -22,6 +22,8 @@
  * the socket is forgotten; the kernel side announces it again if it comes
  * back. */
 
+#define CLOSING_MAX 1024
+
 struct zt_tracer {
 	struct zt_tracer_opts opts;
 	struct zt_conn_table *conns;
@@ -30,12 +32,19 @@ struct zt_tracer {
 	struct zt_span span; /* reused: no allocation per span */
 	struct zt_linker *link;
 	uint64_t now_ns; /* the latest record's time: when a span was made */
+	/* Closes read in this drain, settled at its end (defer_close). */
+	struct {
+		uint64_t conn_id, ts;
+	} closing[CLOSING_MAX];
+	uint32_t nclosing;
 };
 
 struct emit_ctx {
 	struct zt_tracer *tr;
 	struct zt_conn *conn;
 };
+
+static void settle_closes(struct zt_tracer *tr);
 
 /* A connection acts as a server (track_requests' rule). */
 static bool conn_server(const struct zt_conn *c)
@@ -383,8 +392,10 @@ void zt_tracer_free(struct zt_tracer *tr)
 {
 	if (!tr)
 		return;
-	if (tr->conns)
+	if (tr->conns) {
+		settle_closes(tr);
 		zt_conn_table_free(tr->conns, conn_exit, tr);
+	}
 	zt_linker_free(tr->link);
 	zt_cgroup_names_free(tr->names);
 	free(tr);
@@ -610,15 +621,35 @@ static void on_data(struct zt_tracer *tr, const struct zt_data_event *e, size_t 
 	}
 }
 
-static void on_close(struct zt_tracer *tr, const struct zt_close_event *e)
+static void conn_close(struct zt_tracer *tr, uint64_t conn_id, uint64_t ts)
 {
-	struct zt_conn *c = zt_conn_table_lookup(tr->conns, e->hdr.conn_id);
+	struct zt_conn *c = zt_conn_table_lookup(tr->conns, conn_id);
 
 	if (!c)
 		return;
-	conn_release(tr, c, e->hdr.ts_ns, true);
+	conn_release(tr, c, ts, true);
 	conn_forget(tr, c);
 	zt_conn_table_remove(tr->conns, c);
+}
+
+static void settle_closes(struct zt_tracer *tr)
+{
+	for (uint32_t i = 0; i < tr->nclosing; i++)
+		conn_close(tr, tr->closing[i].conn_id, tr->closing[i].ts);
+	tr->nclosing = 0;
+}
+
+static void on_close(struct zt_tracer *tr, const struct zt_close_event *e)
+{
+	if (!tr->opts.defer_close) {
+		conn_close(tr, e->hdr.conn_id, e->hdr.ts_ns);
+		return;
+	}
+	if (tr->nclosing == CLOSING_MAX)
+		settle_closes(tr);
+	tr->closing[tr->nclosing].conn_id = e->hdr.conn_id;
+	tr->closing[tr->nclosing].ts = e->hdr.ts_ns;
+	tr->nclosing++;
 }
 
 int zt_tracer_on_record(struct zt_tracer *tr, const void *data, size_t size)
@@ -727,11 +758,13 @@ static uint64_t mono_now(void)
 
 void zt_tracer_poll(struct zt_tracer *tr)
 {
+	settle_closes(tr);
 	zt_linker_expire(tr->link, mono_now());
 }
 
 void zt_tracer_flush(struct zt_tracer *tr)
 {
+	settle_closes(tr);
 	zt_linker_flush(tr->link);
 }
 

@@ -54,6 +54,11 @@ struct zt_tracer_opts {
 	/* A traced process exec'd or was forked (may be NULL): a chance to find
 	 * its TLS library. */
 	void (*on_exec)(void *exec_ctx, uint32_t pid, bool forked);
+	/* A close record is settled at the end of the drain (zt_tracer_poll),
+	 * not when it is read: a connection's last data record can follow its
+	 * close in the ring (the peer's RST to a response, processed inside
+	 * the send, closes the socket before the send's own record is made). */
+	bool defer_close;
 	void *ctx;
 	void *exec_ctx;
 };
@@ -76,7 +81,8 @@ void zt_tracer_tick(struct zt_tracer *tr);
 /* UDP sockets without a datagram for 30 s before `now_ns` (CLOCK_MONOTONIC,
  * as the records' timestamps) are settled by their parser and removed. */
 void zt_tracer_expire_udp(struct zt_tracer *tr, uint64_t now_ns);
-/* After every drain: spans whose links waited long enough go out. */
+/* After every drain: closes read in it are settled (defer_close), and
+ * spans whose links waited long enough go out. */
 void zt_tracer_poll(struct zt_tracer *tr);
 /* Spans held for linking go out now, as they stand (at exit). */
 void zt_tracer_flush(struct zt_tracer *tr);

@@ -513,6 +513,40 @@ static void test_breakdown(void)
 	zt_tracer_free(tr);
 }
 
+/* With defer_close, a close read before the connection's last data record
+ * (the peer's RST processed inside the send that carried the response)
+ * waits for the end of the drain: the response still makes the span. */
+static void test_close_before_last_data(void)
+{
+	struct zt_tracer_opts o = { .max_conns = 16, .mono_to_unix = 1000000000000ULL,
+				    .on_span = on_span, .defer_close = true };
+	struct zt_tracer *tr;
+
+	nspans = 0;
+	memset(spans, 0, sizeof(spans));
+	tr = zt_tracer_new(&o);
+	offsets[0] = offsets[1] = 0;
+	conn_rec(tr, 12, AF_INET, "10.0.0.2", 80, "10.0.0.3", 40012, ZT_ROLE_SERVER);
+	data_rec(tr, 12, 1000, ZT_DIR_IN, "GET /last HTTP/1.1\r\n\r\n", 0);
+	close_rec(tr, 12, 2500);
+	data_rec(tr, 12, 2000, ZT_DIR_OUT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0);
+	zt_tracer_poll(tr);
+	zt_tracer_flush(tr);
+	CHECK_EQ_INT(nspans, 1);
+	CHECK_EQ_INT(spans[0].status, 200);
+	CHECK_EQ_INT(spans[0].flags & ZT_F_NO_RESPONSE, 0);
+	CHECK_EQ_INT(zt_tracer_conns(tr), 0);
+	/* A later close settles; one past the bound settles the ones before. */
+	for (uint64_t id = 100; id < 100 + 1030; id++) {
+		conn_rec(tr, id, AF_INET, "10.0.0.2", 80, "10.0.0.3", (uint16_t)id, ZT_ROLE_SERVER);
+		close_rec(tr, id, 3000);
+	}
+	CHECK(zt_tracer_conns(tr) <= 16);
+	zt_tracer_poll(tr);
+	CHECK_EQ_INT(zt_tracer_conns(tr), 0);
+	zt_tracer_free(tr);
+}
+
 /* A message without its bytes before the protocol is known cannot be
  * parsed: counted, and the next one with bytes picks the parser. */
 static void test_no_bytes_before_detection(void)
@@ -574,5 +608,6 @@ int main(void)
 	test_breakdown();
 	test_same_comm();
 	test_no_bytes_before_detection();
+	test_close_before_last_data();
 	return TEST_SUMMARY("test_tracer");
 }
