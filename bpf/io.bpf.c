@@ -269,7 +269,6 @@ static __always_inline void zt_io_record(struct sock *sk, int ret, __u8 dir, boo
 		st->comm_tid = (__u32)pid_tgid;
 }
 
-
 /* `btf`: sk is a BTF-typed argument (tp_btf, fentry/fexit), read with plain
  * loads (ZT_SK_READ). */
 static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u8 dir, bool btf)
