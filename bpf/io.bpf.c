@@ -270,7 +270,7 @@ static __always_inline void zt_io_record(struct sock *sk, int ret, __u8 dir, boo
 }
 
 /* `btf`: sk is a BTF-typed argument (tp_btf, fentry/fexit), read with plain
- * loads (ZT_SK_READ). */
+ * loads (ZT_BTF_READ). */
 static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u8 dir, bool btf)
 {
 	struct zt_tls_op *op;

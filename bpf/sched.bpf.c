@@ -16,26 +16,19 @@ struct task_struct___old {
 	long state;
 } __attribute__((preserve_access_index));
 
-/*
- * `btf`: the tasks are BTF-typed arguments (tp_btf) and are read with plain
- * loads, one instruction each once JITed; raw_tp programs hold bare
- * addresses and read through bpf_probe_read_kernel(), a helper call each.
- * These hooks run on every context switch of the host: the loads are most
- * of what an untraced task pays. A constant at every call site.
- */
-#define ZT_TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ(t, field))
-
+/* `btf`: the tasks are BTF-typed arguments (tp_btf), read with plain loads
+ * (ZT_BTF_READ): these hooks run on every context switch of the host. */
 static __always_inline bool zt_task_running(struct task_struct *p, bool btf)
 {
 	if (bpf_core_field_exists(p->__state))
-		return ZT_TASK_READ(btf, p, __state) == 0;
-	return ZT_TASK_READ(btf, (struct task_struct___old *)p, state) == 0;
+		return ZT_BTF_READ(btf, p, __state) == 0;
+	return ZT_BTF_READ(btf, (struct task_struct___old *)p, state) == 0;
 }
 
 static __always_inline int zt_on_switch(bool preempt, struct task_struct *prev,
 					struct task_struct *next, bool btf)
 {
-	__u32 ptid = ZT_TASK_READ(btf, prev, pid), ntid = ZT_TASK_READ(btf, next, pid);
+	__u32 ptid = ZT_BTF_READ(btf, prev, pid), ntid = ZT_BTF_READ(btf, next, pid);
 	struct zt_thread *p = bpf_map_lookup_elem(&zt_threads, &ptid);
 	struct zt_thread *n = bpf_map_lookup_elem(&zt_threads, &ntid);
 	__u64 now = 0;
@@ -64,7 +57,7 @@ static __always_inline int zt_on_switch(bool preempt, struct task_struct *prev,
 
 static __always_inline int zt_on_wakeup(struct task_struct *p, bool btf)
 {
-	__u32 tid = ZT_TASK_READ(btf, p, pid);
+	__u32 tid = ZT_BTF_READ(btf, p, pid);
 	struct zt_thread *t = bpf_map_lookup_elem(&zt_threads, &tid);
 
 	/* A wakeup of a thread not yet switched out changes nothing. */

@@ -11,26 +11,15 @@
 #define ZT_IPPROTO_TCP 6
 #define ZT_IPPROTO_UDP 17
 
-/*
- * Reads from a struct sock on the per-message path. Where the socket is a
- * BTF-typed argument (tp_btf, fentry/fexit) a plain load does: the JIT makes
- * it one guarded instruction, where BPF_CORE_READ is a call to
- * bpf_probe_read_kernel() (~30 ns each on the bench machine, most of what an
- * untraced process paid per message). kprobe programs hold a bare address
- * and keep the helper. `btf` is a constant at every call site, so each
- * program keeps one of the two.
- */
-#define ZT_SK_READ(btf, sk, field) ((btf) ? (sk)->field : BPF_CORE_READ(sk, field))
-
 /* IPPROTO_TCP or IPPROTO_UDP for the IPv4/IPv6 sockets we trace, else 0. */
 static __always_inline __u8 zt_sock_ipproto_btf(const struct sock *sk, bool btf)
 {
-	__u16 family = ZT_SK_READ(btf, sk, __sk_common.skc_family);
+	__u16 family = ZT_BTF_READ(btf, sk, __sk_common.skc_family);
 	__u16 proto;
 
 	if (family != ZT_AF_INET && family != ZT_AF_INET6)
 		return 0;
-	proto = ZT_SK_READ(btf, sk, sk_protocol);
+	proto = ZT_BTF_READ(btf, sk, sk_protocol);
 	return proto == ZT_IPPROTO_TCP || proto == ZT_IPPROTO_UDP ? proto : 0;
 }
 
