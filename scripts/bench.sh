@@ -17,16 +17,23 @@
 # traced applications); ztrace's own CPU per span (utime+stime); its peak RSS;
 # spans/requests (requests as nginx logged them); drops. Then one more json
 # round with kernel.bpf_stats_enabled: the programs' own run time per
-# request, by program (exact where the cgroups' CPU is noisy). Then a fixed-rate
-# round per side (wrk with a per-connection delay, ~BENCH_RATE req/s) and the
-# p50/p99 latency wrk saw. Then TLS: a second nginx in pong serving a 1 KiB
-# file over HTTPS, wrk over TLS, sides tls_off, tls_json (probes per library
-# file: wrk, untraced, maps the same libssl and takes the traps too) and
-# tls_proc (--tls-attach process: only nginx is probed) interleaved. The table goes to stdout and to bench/.
+# request, by program (exact where the cgroups' CPU is noisy). Then
+# fixed-rate rounds per side: scripts/pace.c sends one request every
+# 1/BENCH_RATE s over BENCH_CONNS keep-alive connections and times each from
+# its send to its response (wrk's delay() would send the connections'
+# requests together at each millisecond, each then waiting for the others:
+# what ztrace adds to a request would show multiplied by the burst), nginx
+# and the client on CPUs of their own; p50/p99 are the medians of the rounds
+# (one bad round moves a mean by tens of us here). Then TLS: a second nginx
+# in pong serving a 1 KiB file over HTTPS, wrk over TLS, sides tls_off,
+# tls_json (probes per library file: wrk, untraced, maps the same libssl and
+# takes the traps too) and tls_proc (--tls-attach process: only nginx is
+# probed) interleaved. The table goes to stdout and to bench/.
 #
 # Environment: ZTRACE (default build/ztrace), BENCH_ROUNDS (per side, 4),
 # BENCH_SECONDS (per round, 5), BENCH_CONNS (wrk connections, 16),
-# BENCH_PARTS (default "plain fixed tls": which parts run).
+# BENCH_RATE (fixed-rate requests/s, 10000), BENCH_PARTS (default
+# "plain fixed tls": which parts run).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +41,7 @@ ZTRACE=$(realpath "${ZTRACE:-$ROOT/build/ztrace}")
 ROUNDS=${BENCH_ROUNDS:-4}
 SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNS:-16}
+RATE=${BENCH_RATE:-10000}
 PARTS=" ${BENCH_PARTS:-plain fixed tls} "
 export ZTRACE NGINX_WORKERS=1
 
@@ -59,7 +67,7 @@ add() { SUM[$1]=$(awk -v a="${SUM[$1]:-0}" -v b="$2" 'BEGIN {print a + b}'); }
 # run_round SIDE WRK-ARGS...: one wrk run with ztrace as SIDE says; adds its figures.
 run_round() {
 	local side=$1 out=$ZT_TMP/spans.$1.${SUM[$1.rounds]:-0} zpid="" wlog=$ZT_TMP/wrk.log
-	local req0 req1 s0 s1 c0 c1 t0 t1 spans=0 drops=0 rss=0 ticks=0 rate
+	local req0 req1 s0 s1 c0 c1 t0 t1 spans=0 drops=0 rss=0 ticks=0 rate v
 	shift
 	case ${side#*_} in
 	fentry | kprobe | tracepoint) ztrace_bg "$out" "$out.err" --json --hooks "${side#*_}" ;;
@@ -75,8 +83,15 @@ run_round() {
 	c0=$(cg_usec ping)
 	[ -z "$zpid" ] || t0=$(proc_cpu_ticks "$zpid")
 	[ "$side" != bpfstat ] || sysctl -q kernel.bpf_stats_enabled=1
-	ct_exec ping wrk -t 1 -c "$CONNS" -d "${SECS}s" "$@" "$RUN_URL" >"$wlog" 2>&1 ||
-		fail "wrk failed: $(cat "$wlog")"
+	if [[ $side == fixed_* ]]; then
+		[[ $RUN_URL =~ ^http://([0-9.]+):([0-9]+)(/.*)$ ]] || fail "pace: not an http URL: $RUN_URL"
+		# shellcheck disable=SC2086 # PACE is a command with its taskset
+		ct_exec ping $PACE "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" \
+			"$RATE" "$CONNS" "$SECS" >"$wlog" 2>&1 || fail "pace failed: $(cat "$wlog")"
+	else
+		ct_exec ping wrk -t 1 -c "$CONNS" -d "${SECS}s" "$@" "$RUN_URL" >"$wlog" 2>&1 ||
+			fail "wrk failed: $(cat "$wlog")"
+	fi
 	sleep 0.3 # the last responses reach the log and the ring buffer
 	req1=$(nginx_log_count "$RUN_LOG")
 	if [ "$side" = bpfstat ]; then
@@ -110,9 +125,8 @@ run_round() {
 	add "$side.drops" "$drops"
 	[ "${SUM[$side.rss]:-0}" -ge "$rss" ] || SUM[$side.rss]=$rss
 	for q in 50 99; do
-		local v
 		v=$(awk -v q="$q%" '$1 == q {print $2}' "$wlog")
-		[ -z "$v" ] || add "$side.p$q" "$(to_us "$v")"
+		[ -z "$v" ] || { add "$side.p$q" "$(to_us "$v")"; SUM[$side.p$q.all]+=" $(to_us "$v")"; }
 	done
 	printf 'bench: %-4s %6d requests, %s req/s, spans %s, drops %s\n' "$side" "$n" "$rate" "$spans" "$drops" >&2
 }
@@ -164,7 +178,7 @@ ztrace_bg() {
 }
 
 bench_main() {
-	local order s r lua=$ZT_TMP/rate.lua
+	local order s r
 	zt_pair
 	RUN_URL=$PONG_URL/
 	RUN_LOG=$PONG_LOG
@@ -184,19 +198,37 @@ bench_main() {
 	# The BPF programs' own run time, counted by the kernel: one json
 	# round of its own (the counting slows it), not in the table.
 	[[ $PARTS != *" plain "* ]] || run_round bpfstat --latency
-	# Fixed rate: each connection waits 1 ms after each response; wrk's
-	# latency is then that of an unloaded server, with and without ztrace.
-	printf 'function delay() return 1 end\n' >"$lua"
-	# Four rounds a side: a p99 over two rounds swung by +-50 us here.
-	for ((r = 0; r < 4; r++)); do
+	# Fixed rate, well below saturation: the latency of a request that
+	# does not queue behind others, with and without ztrace. Eight rounds a
+	# side, reported as medians: single rounds swing by +-50 us at p99.
+	# nginx on the last CPU, the client on the first: left to the
+	# scheduler, the two share a CPU in some rounds and not in others,
+	# and a wakeup across CPUs costs ~20 us here (p50 30 or 50 us by
+	# round, whatever the side).
+	if [[ $PARTS == *" fixed "* ]]; then
+		PACE=$ZT_TMP/pace
+		cc -O2 -Wall -Wextra -Werror -o "$PACE" "$ROOT/scripts/pace.c" || fail "could not build scripts/pace.c"
+		pin_nginx "$(($(nproc) - 1))"
+		PACE="taskset -c 0 $PACE"
+	fi
+	for ((r = 0; r < 8; r++)); do
 		[[ $PARTS == *" fixed "* ]] || break
 		if ((r % 2 == 0)); then order=(off json text); else order=(text json off); fi
-		for s in "${order[@]}"; do run_round "fixed_$s" --latency -s "$lua"; done
+		for s in "${order[@]}"; do run_round "fixed_$s"; done
 	done
+	[[ $PARTS != *" fixed "* ]] || pin_nginx "0-$(($(nproc) - 1))"
 	# TLS: 1 KiB responses over HTTPS (keep-alive, so the handshakes are few).
 	if [[ $PARTS == *" tls "* ]]; then bench_tls; fi
 	report | tee "$REPORT"
 	echo "bench: table written to ${REPORT#"$ROOT"/}" >&2
+}
+
+# pin_nginx CPUS: pong's nginx workers onto CPUS (taskset's list).
+pin_nginx() {
+	local w
+	for w in $(pgrep -P "$(cat "$(dirname "$PONG_LOG")/nginx.pid")"); do
+		taskset -pc "$1" "$w" >/dev/null || fail "taskset $1 $w failed"
+	done
 }
 
 bench_tls() {
@@ -281,22 +313,35 @@ report_sched() {
 	}'
 }
 
+# median V...: the middle value (the mean of the middle two for an even count).
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
 report_fixed() {
-	local s
-	printf '\nfixed rate (each of %s connections waits 1 ms between requests):\n\n' "$CONNS"
-	printf '| side | req/s | p50 | p99 | p50 added | p99 added | spans/requests |\n|---|---|---|---|---|---|---|\n'
+	local s b50 b99
+	# shellcheck disable=SC2086 # the lists are of numbers
+	b50=$(median ${SUM[fixed_off.p50.all]}) b99=$(median ${SUM[fixed_off.p99.all]})
+	printf '\nfixed rate (scripts/pace.c: %s req/s over %s connections, latency from send to response;\n' "$RATE" "$CONNS"
+	printf 'nginx on CPU %s, the client on CPU 0, ztrace anywhere; medians of %s rounds):\n\n' \
+		"$(($(nproc) - 1))" "${SUM[fixed_off.rounds]}"
+	printf '| side | req/s | p50 | p99 | p50 added | p99 added | spans/requests |\n'
+	printf '|---|---|---|---|---|---|---|\n'
 	for s in off json text; do
+		# shellcheck disable=SC2086
 		awk -v s="$s" -v rate="${SUM[fixed_$s.rate]}" -v rounds="${SUM[fixed_$s.rounds]}" \
-			-v p50="${SUM[fixed_$s.p50]}" -v p99="${SUM[fixed_$s.p99]}" \
-			-v b50="${SUM[fixed_off.p50]}" -v b99="${SUM[fixed_off.p99]}" \
+			-v p50="$(median ${SUM[fixed_$s.p50.all]})" -v p99="$(median ${SUM[fixed_$s.p99.all]})" \
+			-v b50="$b50" -v b99="$b99" \
 			-v spans="${SUM[fixed_$s.spans]}" -v n="${SUM[fixed_$s.n]}" 'BEGIN {
 			printf "| %s | %.0f | %.1f us | %.1f us | %s | %s | %s |\n", s, rate / rounds,
-				p50 / rounds, p99 / rounds,
-				s == "off" ? "-" : sprintf("%.1f us", (p50 - b50) / rounds),
-				s == "off" ? "-" : sprintf("%.1f us", (p99 - b99) / rounds),
+				p50, p99,
+				s == "off" ? "-" : sprintf("%.1f us", p50 - b50),
+				s == "off" ? "-" : sprintf("%.1f us", p99 - b99),
 				s == "off" ? "-" : sprintf("%d/%d", spans, n)
 		}'
 	done
+	printf 'per round, p99 (us): off%s; json%s; text%s\n' "${SUM[fixed_off.p99.all]}" \
+		"${SUM[fixed_json.p99.all]}" "${SUM[fixed_text.p99.all]}"
 }
 
 report_tls() {
