@@ -5,11 +5,11 @@
  * response's last byte, as wrk measures it; and from the moment it was due
  * (what a client would see, its own timer's lateness and any wait for a
  * free connection included: noisier, the client's wakeups are in it).
- * `make bench` uses it for the fixed-rate
- * rounds: wrk's per-connection delay() has millisecond timers, so its
- * connections fire together at each millisecond and a request's latency
- * is mostly the queue of the others sent with it; what a tracer adds then
- * shows multiplied by the size of the burst.
+ *
+ * `make bench` uses it for the fixed-rate rounds: wrk's per-connection
+ * delay() has millisecond timers, so its connections fire together at each
+ * millisecond and a request's latency is mostly the queue of the others
+ * sent with it; what a tracer adds then shows multiplied by the burst.
  *
  * Prints what bench.sh reads from wrk: "Requests/sec:" and the 50% and 99%
  * lines (in us, from the send), then 99.9% and the figures from when due.
