@@ -798,8 +798,29 @@ static void test_rst(void)
 	n = rst(s.b, 99, 0);
 	feed(&x, ZT_DIR_IN, 800, s.b, n);
 	CHECK_EQ_INT(x.n, 3);
+	/* The client's reset of stream 7 split across two messages, its frame
+	 * header before the server's response: the span ends no earlier than
+	 * the response began (the fuzzer found resp_last < resp_first). */
+	n = headers(s.cli, s.b, 1, 7, get_slow);
+	feed(&x, ZT_DIR_IN, 810, s.b, n);
+	n = rst(s.b, 7, 8);
+	feed(&x, ZT_DIR_IN, 820, s.b, 9);
+	{
+		uint8_t tail[4];
+
+		memcpy(tail, s.b + 9, 4);
+		n = headers(s.srv, s.b, 0, 7, resp_200);
+		feed(&x, ZT_DIR_OUT, 830, s.b, n);
+		feed(&x, ZT_DIR_IN, 840, tail, 4);
+	}
+	CHECK_EQ_INT(x.n, 4);
+	CHECK_EQ_INT(x.t[3].stream, 7);
+	CHECK_EQ_INT(x.t[3].status, 200);
+	CHECK_EQ_STR(x.t[3].error, "CANCEL");
+	CHECK_EQ_INT(x.t[3].resp_first_ns, 830);
+	CHECK_EQ_INT(x.t[3].resp_last_ns, 830);
 	fx_close(&x, 900);
-	CHECK_EQ_INT(x.n, 3);
+	CHECK_EQ_INT(x.n, 4);
 	CHECK_EQ_INT(x.st.unanswered, 0);
 	syn_close(&s);
 	fx_done(&x);

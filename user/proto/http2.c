@@ -845,14 +845,19 @@ static void on_rst(struct run *r, struct h2_dir *d)
 			snprintf(s->t.error, sizeof(s->t.error), "0x%x", code);
 		}
 	}
+	/* The reset's frame began at frame_ts, in either direction: a
+	 * client's reset can have begun before the response it cuts short
+	 * did (its frame split across messages), and does not end the
+	 * stream before what was seen of it. */
 	if (!s->resp_final) {
 		s->t.flags |= ZT_F_NO_RESPONSE;
 		s->t.status = 0;
 		s->t.resp_first_ns = s->t.resp_last_ns = 0;
 		s->t.resp_bytes = 0;
 		if (!s->t.req_last_ns)
-			s->t.req_last_ns = d->frame_ts;
-	} else {
+			s->t.req_last_ns = d->frame_ts > s->t.req_first_ns ? d->frame_ts
+									  : s->t.req_first_ns;
+	} else if (s->t.resp_last_ns < d->frame_ts) {
 		s->t.resp_last_ns = d->frame_ts;
 	}
 	stream_emit(r, s);
