@@ -26,13 +26,13 @@ struct zt_emit {
 	__u32 retrans;
 };
 
-/* The record, with this CPU's zt_scratch claimed. */
-static __always_inline bool zt_emit_record(const struct zt_emit *m, struct zt_ubuf *ub)
+/* The record, with slot `slot` of this CPU's zt_scratch claimed. */
+static __always_inline bool zt_emit_record(const struct zt_emit *m, struct zt_ubuf *ub, __u32 slot)
 {
 	struct zt_data_scratch *s;
-	__u32 zero = 0, cap = 0;
+	__u32 cap = 0;
 
-	s = bpf_map_lookup_elem(&zt_scratch, &zero);
+	s = bpf_map_lookup_elem(&zt_scratch, &slot);
 	if (!s)
 		return false;
 	s->ev.hdr.type = ZT_EV_DATA;
@@ -76,23 +76,24 @@ static __always_inline bool zt_emit_record(const struct zt_emit *m, struct zt_ub
 		zt_count(ZT_CNT_RB_FULL_DATA);
 		return false;
 	}
-	zt_count(ZT_CNT_EV_DATA);
+	/* Not counted in ZT_CNT_EV_DATA: userspace counts the records it
+	 * reads, and an atomic add per message bought nothing. */
 	return true;
 }
 
 /* `ub`: where the bytes are, or NULL when they are not in user memory.
- * Returns whether the record went out; one that could not have this CPU's
- * scratch (see zt_cpu_busy) is lost and counted. */
+ * Returns whether the record went out; one that could not have a slot of
+ * this CPU's scratch (see zt_cpu_busy) is lost and counted. */
 static __always_inline bool zt_emit_data(const struct zt_emit *m, struct zt_ubuf *ub)
 {
-	__u32 *busy = zt_scratch_claim(ZT_SCRATCH_REC);
+	__u32 slot, *busy = zt_scratch_claim(ZT_SCRATCH_REC, &slot);
 	bool sent;
 
 	if (!busy) {
 		zt_count(ZT_CNT_CPU_BUSY);
 		return false;
 	}
-	sent = zt_emit_record(m, ub);
+	sent = zt_emit_record(m, ub, slot);
 	zt_scratch_release(busy);
 	return sent;
 }

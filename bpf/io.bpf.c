@@ -138,8 +138,8 @@ static __always_inline bool zt_peer_changed(const struct zt_sock *st, const stru
 
 /*
  * What the handler keeps while it runs: too much for the 512-byte BPF stack
- * next to the TLS path's. key: 0; value: one per CPU (a program runs to its
- * end on its CPU, as with zt_scratch).
+ * next to the TLS path's. key: slot (0..ZT_SCRATCH_SLOTS-1); value: one per
+ * CPU and slot (a program runs to its end on its CPU; see zt_cpu_busy).
  */
 struct zt_io_scratch {
 	struct zt_sysargs a;
@@ -149,23 +149,23 @@ struct zt_io_scratch {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, ZT_SCRATCH_SLOTS);
 	__type(key, __u32);
 	__type(value, struct zt_io_scratch);
 } zt_io_scratch SEC(".maps");
 
-/* The record of a traced message, with this CPU's zt_io_scratch claimed. */
+/* The record of a traced message, with slot `slot` of this CPU's
+ * zt_io_scratch claimed. */
 static __always_inline void zt_io_record(struct sock *sk, int ret, __u8 dir, bool btf,
 					 __u8 ipproto, __u64 cgid, __u64 pid_tgid,
-					 struct zt_tls_op *op)
+					 struct zt_tls_op *op, __u32 slot)
 {
 	struct zt_io_scratch *x;
-	__u32 zero = 0;
 	struct zt_sock *st;
 	__u64 ts, offset = 0, msg = 0;
 	bool have_args, have_buf, have_peer = false;
 
-	x = bpf_map_lookup_elem(&zt_io_scratch, &zero);
+	x = bpf_map_lookup_elem(&zt_io_scratch, &slot);
 	if (!x)
 		return;
 	/* What zt_user_buf relies on being zero; the rest is written first. */
@@ -275,7 +275,7 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 {
 	struct zt_tls_op *op;
 	__u64 cgid, pid_tgid;
-	__u32 *busy;
+	__u32 *busy, slot;
 	__u8 ipproto;
 
 	if (dir == ZT_DIR_IN && (flags & ZT_MSG_PEEK))
@@ -297,9 +297,9 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 		if (ret <= 0 && !op)
 			return 0;
 	}
-	/* From here on this CPU's scratch is ours, or the record is lost
-	 * and counted (see zt_cpu_busy). */
-	busy = zt_scratch_claim(ZT_SCRATCH_IO);
+	/* From here on a slot of this CPU's scratch is ours, or the record
+	 * is lost and counted (see zt_cpu_busy). */
+	busy = zt_scratch_claim(ZT_SCRATCH_IO, &slot);
 	if (!busy) {
 		struct zt_sock *st = zt_sock_state(sk, false);
 
@@ -310,7 +310,7 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 			st->bytes[dir & 1] += ret;
 		return 0;
 	}
-	zt_io_record(sk, ret, dir, btf, ipproto, cgid, pid_tgid, op);
+	zt_io_record(sk, ret, dir, btf, ipproto, cgid, pid_tgid, op, slot);
 	zt_scratch_release(busy);
 	return 0;
 }

@@ -106,8 +106,16 @@ struct {
 } zt_counters SEC(".maps") __weak;
 
 /*
+ * Slots per CPU of each scratch space below: a program preempted while it
+ * holds one (see zt_cpu_busy) leaves the other to the program that
+ * preempted it, so only a third at once on one CPU loses its record.
+ */
+#define ZT_SCRATCH_SLOTS 2
+
+/*
  * Scratch space for a data record: the BPF stack is 512 bytes, a record with
- * its payload is up to ~4 KiB. key: 0; value: one record per CPU.
+ * its payload is up to ~4 KiB. key: slot (0..ZT_SCRATCH_SLOTS-1); value: one
+ * record per CPU and slot.
  */
 struct zt_data_scratch {
 	struct zt_data_event ev;
@@ -118,42 +126,50 @@ struct zt_data_scratch {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, ZT_SCRATCH_SLOTS);
 	__type(key, __u32);
 	__type(value, struct zt_data_scratch);
 } zt_scratch SEC(".maps") __weak;
 
 /*
- * This CPU's scratch spaces in use (zt_io_scratch, zt_scratch), one flag
- * each. BPF programs run with migration disabled, not preemption: on
+ * This CPU's scratch spaces in use (zt_io_scratch, zt_scratch), one flag per
+ * slot. BPF programs run with migration disabled, not preemption: on
  * kernels that preempt kernel code (7.x's PREEMPT_LAZY, PREEMPT_FULL) a
  * program can be preempted mid-record by another task whose program takes
  * the same per-CPU scratch, each then sending the other's bytes, lengths
- * or times. A program claims the flag before using the scratch; one that
- * finds it claimed gives up the record and counts it (ZT_CNT_CPU_BUSY).
- * The flag is set before the first use and only by the task running on
- * this CPU, so a preemption between the check and the set is harmless.
- * key: enum zt_scratch_id; value: u32 per CPU. Bound: 2 per CPU.
+ * or times. A program claims a free slot's flag before using the slot; one
+ * that finds every slot claimed gives up the record and counts it
+ * (ZT_CNT_CPU_BUSY). A flag is set before the first use and only by the
+ * task running on this CPU, so a preemption between the check and the set
+ * is harmless.
+ * key: enum zt_scratch_id * ZT_SCRATCH_SLOTS + slot; value: u32 per CPU.
+ * Bound: 2 * ZT_SCRATCH_SLOTS per CPU.
  */
 enum zt_scratch_id { ZT_SCRATCH_IO = 0, ZT_SCRATCH_REC = 1 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 2 * ZT_SCRATCH_SLOTS);
 	__type(key, __u32);
 	__type(value, __u32);
 } zt_cpu_busy SEC(".maps") __weak;
 
-/* The flag, claimed; NULL (and counted) when another program holds it. */
-static __always_inline __u32 *zt_scratch_claim(enum zt_scratch_id which)
+/* A free slot's flag, claimed, and the slot in *slot; NULL (the caller
+ * counts it) when other programs hold every slot. */
+static __always_inline __u32 *zt_scratch_claim(enum zt_scratch_id which, __u32 *slot)
 {
-	__u32 key = which, *busy = bpf_map_lookup_elem(&zt_cpu_busy, &key);
+#pragma unroll
+	for (__u32 i = 0; i < ZT_SCRATCH_SLOTS; i++) {
+		__u32 key = which * ZT_SCRATCH_SLOTS + i, *busy = bpf_map_lookup_elem(&zt_cpu_busy, &key);
 
-	if (!busy || *busy)
-		return NULL;
-	*busy = 1;
-	asm volatile("" ::: "memory");
-	return busy;
+		if (busy && !*busy) {
+			*busy = 1;
+			asm volatile("" ::: "memory");
+			*slot = i;
+			return busy;
+		}
+	}
+	return NULL;
 }
 
 static __always_inline void zt_scratch_release(__u32 *busy)

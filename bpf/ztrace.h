@@ -82,7 +82,7 @@ enum zt_counter {
 	ZT_CNT_SK_STORAGE_FAIL,   /* per-socket state could not be created */
 	ZT_CNT_READ_USER_FAIL,    /* payload unreadable (record still sent, flagged) */
 	ZT_CNT_EV_CONN,           /* records written, for ring buffer accounting */
-	ZT_CNT_EV_DATA,
+	ZT_CNT_EV_DATA,           /* unused: data records are counted as they are read */
 	ZT_CNT_EV_CLOSE,
 	ZT_CNT_RB_FULL_EXEC,      /* ring buffer full: exec record lost (a late library scan) */
 	ZT_CNT_EV_EXEC,
@@ -93,9 +93,9 @@ enum zt_counter {
 	ZT_CNT_RB_FULL_CGROUP,    /* ring buffer full: cgroup record lost (a short-lived
 				   * container may show as "?") */
 	ZT_CNT_EV_CGROUP,
-	ZT_CNT_CPU_BUSY,          /* a program preempted another of ours on its CPU (kernels
-				   * with preemptible BPF programs, PREEMPT_LAZY/FULL) while
-				   * it held this CPU's scratch space: the record is lost */
+	ZT_CNT_CPU_BUSY,          /* programs of ours preempted on its CPU (kernels with
+				   * preemptible BPF programs, PREEMPT_LAZY/FULL) held every
+				   * slot of this CPU's scratch space: the record is lost */
 	ZT_CNT_MAX,
 };
 
