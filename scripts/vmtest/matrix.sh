@@ -65,4 +65,15 @@ rc=0
 	done
 } | tee "$VM/matrix.txt"
 grep -qE ' fail ' "$VM/matrix.txt" && rc=1
+# The failures once more, last and whole, with the failed run's own words: a
+# CI console often keeps only the end of the output, where the table's last
+# rows (passing ones) would otherwise be all there is to read.
+if ((rc)); then
+	echo "vmtest: FAILED (console logs under build/vmtest/):"
+	{ grep -E '^[^ ]+ [^ ]+ fail ' "$VM/run.out" || true; } | cut -c1-300
+	for log in "$VM"/*-v1.log "$VM"/*-v2.log "$VM"/*-hybrid.log; do
+		[ -e "$log" ] || continue
+		tr -d '\r' <"$log" | { grep -a -E '^ZT-MATRIX [^ ]+ [^ ]+ [^ ]+ fail |^ztrace: summary' || true; } | cut -c1-600
+	done
+fi
 exit $rc

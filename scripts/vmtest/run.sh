@@ -93,17 +93,15 @@ for k in $KERNELS; do
 			start=$(date +%s.%N)
 			set +e
 			# shellcheck disable=SC2086
+			qemu=(timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G
+				-nographic -no-reboot -nic none -kernel "$KERNELS_DIR/$d/vmlinuz" -initrd "$initrd"
+				-append "console=ttyS0 quiet panic=-1 rdinit=/init zt_cgroup=$l $APPEND"
+				${ZT_VM_QEMU_ARGS:-})
 			if ((VERBOSE)); then
-				timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G \
-					-nographic -no-reboot -nic none -kernel "$KERNELS_DIR/$d/vmlinuz" -initrd "$initrd" \
-					-append "console=ttyS0 quiet panic=-1 rdinit=/init zt_cgroup=$l $APPEND" \
-					${ZT_VM_QEMU_ARGS:-} </dev/null 2>&1 | tee "$logf" >&2
+				"${qemu[@]}" </dev/null 2>&1 | tee "$logf" >&2
 				qrc=${PIPESTATUS[0]}
 			else
-				timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G \
-					-nographic -no-reboot -nic none -kernel "$KERNELS_DIR/$d/vmlinuz" -initrd "$initrd" \
-					-append "console=ttyS0 quiet panic=-1 rdinit=/init zt_cgroup=$l $APPEND" \
-					${ZT_VM_QEMU_ARGS:-} </dev/null >"$logf" 2>&1
+				"${qemu[@]}" </dev/null >"$logf" 2>&1
 				qrc=$?
 			fi
 			set -e
@@ -112,19 +110,19 @@ for k in $KERNELS; do
 			# or whose kernel dies before the tests begin (7.2 once oopsed
 			# at an int3 in sched_clock_cpu 0.9 s into boot, under TCG), is
 			# booted once more; the first console is kept and the line says so.
+			why= kept=
 			if ((attempt == 1)) && ! tr -d '\r' <"$logf" | grep -aq 'ZT-VM-EXIT [0-9]*'; then
 				if ((qrc == 124 || qrc == 137)); then
-					mv "$logf" "$logf.hung"
-					retried=" (booted again after a hang: ${logf#"$REPO_ROOT"/}.hung)"
-					log "$d $l: no exit marker after ${TIMEOUT}s, booting once more"
-					continue
+					why="no exit marker after ${TIMEOUT}s" kept=hung
+				elif ! tr -d '\r' <"$logf" | grep -aq 'zt-init: kernel'; then
+					why="the kernel died before the tests began" kept=boot
 				fi
-				if ! tr -d '\r' <"$logf" | grep -aq 'zt-init: kernel'; then
-					mv "$logf" "$logf.boot"
-					retried=" (booted again: the kernel died before the tests began: ${logf#"$REPO_ROOT"/}.boot)"
-					log "$d $l: the kernel died before the tests began, booting once more"
-					continue
-				fi
+			fi
+			if [[ -n $why ]]; then
+				mv "$logf" "$logf.$kept"
+				retried=" (booted again, $why: ${logf#"$REPO_ROOT"/}.$kept)"
+				log "$d $l: $why, booting once more"
+				continue
 			fi
 			break
 		done

@@ -25,6 +25,29 @@ mkdir -p $W/www $W/tmp
 echo "hello from pong" >$W/www/index.html
 
 matrix() { echo "ZT-MATRIX $K $L $*"; }
+# Progress on the console, with the guest's uptime: when a run hangs, the
+# last step it began is there to read.
+step() { echo "zt-e2e: $(cut -d' ' -f1 /proc/uptime)s $*"; }
+
+# A run that is still going long after it should have ended (the host gives
+# it ZT_VM_TIMEOUT, 300 s, and a run takes ~40 s) says where everything
+# stands before the host kills the guest: the processes, the kernel stacks
+# of ours, the tasks blocked in the kernel and every CPU's backtrace (at a
+# console log level that lets them out past "quiet").
+(
+	sleep 200
+	step "watchdog: still running after 200 s"
+	ps -o pid,stat,args | grep -v ' \[' # not the kernel's threads
+	for d in /proc/[0-9]*; do
+		case $(cat $d/comm 2>/dev/null) in ztrace | nginx | curl | nslookup | dnsmasq)
+			echo "--- $d $(cat $d/comm) $(grep State $d/status)"; cat $d/stack 2>/dev/null ;;
+		esac
+	done
+	echo 8 >/proc/sys/kernel/printk
+	echo w >/proc/sysrq-trigger
+	echo l >/proc/sysrq-trigger
+) &
+watchdog=$!
 
 # The hierarchies a container gets a cgroup in: cgroup2, or on a pure v1
 # host every v1 hierarchy (as runtimes do; ztrace picks one).
@@ -86,6 +109,7 @@ until grep -q ':1F90 ' /proc/$(cat $W/nginx.pid 2>/dev/null || echo 1)/net/tcp 2
 	[ $i -lt 300 ] || { echo "nginx did not start: $(cat $W/nginx.out $W/error.log 2>/dev/null)"; exit 1; }
 	sleep 0.1
 done
+step "nginx up"
 
 # dnsmasq (when the image has it) answers example.test's A, refuses the rest.
 DNS=no
@@ -129,6 +153,7 @@ while [ $# -gt 0 ]; do
 	shift
 	out=$W/spans.$m err=$W/err.$m
 	: >$W/access.log
+	step "$m: ztrace starting"
 	$ZT --cgroup pong --cgroup ping --json --hooks $m >$out 2>$err &
 	zpid=$!
 	i=0
@@ -153,14 +178,28 @@ while [ $# -gt 0 ]; do
 		sleep 0.1
 	done
 	hooks=$(sed -n 's/.*hooks: \([^;]*\);.*/\1/p' $err | tr ' ' ',')
-	in_ct ping /tests/curl -sS -o /dev/null -o /dev/null -o /dev/null \
+	step "$m: tracing ($hooks), requests"
+	in_ct ping /tests/curl -sS -m 30 -o /dev/null -o /dev/null -o /dev/null \
 		$URL/ $URL/status/404 $URL/index.html
-	in_ct ping /tests/curl -sS -o /dev/null $URL/status/201
+	in_ct ping /tests/curl -sS -m 30 -o /dev/null $URL/status/201
 	# HTTPS: the OpenSSL probes (nginx and curl link libssl.so.3).
-	in_ct ping /tests/curl -sSk -o /dev/null -o /dev/null $TLS_URL/status/404 $TLS_URL/
+	in_ct ping /tests/curl -sSk -m 30 -o /dev/null -o /dev/null $TLS_URL/status/404 $TLS_URL/
 	[ $DNS = no ] || in_ct ping nslookup example.test 10.231.9.2 >/dev/null 2>&1
 	sleep 1
+	step "$m: stopping ztrace"
 	kill -INT $zpid
+	# ztrace ends within a second of SIGINT; one that does not is a
+	# failure of its own, with its kernel stack for the console log.
+	i=0
+	while kill -0 $zpid 2>/dev/null && [ $i -lt 300 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	if kill -0 $zpid 2>/dev/null; then
+		step "$m: ztrace still running 30 s after SIGINT: $(grep State /proc/$zpid/status)"
+		cat /proc/$zpid/stack
+		kill -KILL $zpid
+	fi
 	wait $zpid
 	rc=$?
 	srv=$(grep '"protocol":"http"' $out | grep -c '"kind":"server"')
@@ -211,4 +250,5 @@ if [ $fails != 0 ]; then
 fi
 kill $(cat $W/nginx.pid) 2>/dev/null
 [ $DNS = no ] || kill $(cat $W/dnsmasq.pid) 2>/dev/null
+kill $watchdog 2>/dev/null
 exit $fails
