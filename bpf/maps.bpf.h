@@ -109,6 +109,7 @@ struct {
  * Slots per CPU of each scratch space below: a program preempted while it
  * holds one (see zt_cpu_busy) leaves the other to the program that
  * preempted it, so only a third at once on one CPU loses its record.
+ * Two: zt_scratch_claim picks between them without a branch.
  */
 #define ZT_SCRATCH_SLOTS 2
 
@@ -155,21 +156,24 @@ struct {
 } zt_cpu_busy SEC(".maps") __weak;
 
 /* A free slot's flag, claimed, and the slot in *slot; NULL (the caller
- * counts it) when other programs hold every slot. */
+ * counts it) when other programs hold both slots. */
 static __always_inline __u32 *zt_scratch_claim(enum zt_scratch_id which, __u32 *slot)
 {
-#pragma unroll
-	for (__u32 i = 0; i < ZT_SCRATCH_SLOTS; i++) {
-		__u32 key = which * ZT_SCRATCH_SLOTS + i, *busy = bpf_map_lookup_elem(&zt_cpu_busy, &key);
+	__u32 key = which * ZT_SCRATCH_SLOTS, *busy = bpf_map_lookup_elem(&zt_cpu_busy, &key);
 
-		if (busy && !*busy) {
-			*busy = 1;
-			asm volatile("" ::: "memory");
-			*slot = i;
-			return busy;
-		}
-	}
-	return NULL;
+	if (!busy)
+		return NULL;
+	/* Slot 1 when slot 0 is held: computed, not branched on, so the
+	 * verifier walks what follows once for both slots (twice would cost
+	 * 5.10's verifier seconds under TCG). */
+	*slot = *busy & 1;
+	key += *slot;
+	busy = bpf_map_lookup_elem(&zt_cpu_busy, &key);
+	if (!busy || *busy)
+		return NULL;
+	*busy = 1;
+	asm volatile("" ::: "memory");
+	return busy;
 }
 
 static __always_inline void zt_scratch_release(__u32 *busy)
