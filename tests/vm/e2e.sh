@@ -134,7 +134,7 @@ TLS_URL=https://10.231.9.2:8443
 # right after boot: programs preempted mid-record on its PREEMPT_LAZY
 # kernel, fixed since by the per-CPU scratch claims (zt_cpu_busy; a cell
 # shows cpu_busy=N). The retry stays for what TCG itself gets wrong. Its cell
-# then says "pass" with the first run's failure after it, so the flake
+# then says "pass [second run]" with the first run's failure after it, so the flake
 # stays in sight; each failed run prints what it saw to the console.
 again=
 
@@ -225,7 +225,7 @@ while [ $# -gt 0 ]; do
 		[ "$gotc" = "$logged" ] && [ $same = yes ] && [ -z "$odd" ] && [ "$dns" = "$want_dns" ]; then
 		[ -s $W/sig.ref ] || cp $W/sig.$m $W/sig.ref
 		eval "first=\${first_$m:-}"
-		matrix "$m pass hooks=$hooks server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] $(grep -o 'cpu_busy=[0-9]*' $err)${first:+ second run; the first: $first}"
+		matrix "$m pass ${first:+[second run] }hooks=$hooks server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] $(grep -o 'cpu_busy=[0-9]*' $err)${first:+; the first run: $first}"
 	else
 		detail="hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] durations=[$odd]"
 		case " $again " in
