@@ -27,7 +27,7 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$VM/etc/group"
 [ -s "$VM/etc/cert.pem" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 	-nodes -days 3650 -subj /CN=ztrace-vm -keyout "$VM/etc/key.pem" -out "$VM/etc/cert.pem" 2>/dev/null
-rm -f "$VM"/*-v1.log "$VM"/*-v2.log "$VM"/*-hybrid.log
+rm -f "$VM"/*-v1.log* "$VM"/*-v2.log* "$VM"/*-hybrid.log*
 
 # Every guest's console, one after another, without the serial line's CRs.
 consoles() {
@@ -39,7 +39,7 @@ consoles() {
 }
 
 rc=0
-"$ROOT/scripts/vmtest/run.sh" --kernels "$KERNELS" --cgroup "$LAYOUTS" --timeout "${ZT_VM_TIMEOUT:-300}" -- \
+"$ROOT/scripts/vmtest/run.sh" --kernels "$KERNELS" --cgroup "$LAYOUTS" --timeout "${ZT_VM_TIMEOUT:-180}" -- \
 	"$ROOT/tests/vm/e2e.sh:/tests/run-in-vm.sh" "$ROOT/build/ztrace:/tests/ztrace" \
 	"$(command -v nginx):/tests/nginx" "$(command -v curl):/tests/curl" "$(command -v jq):/tests/jq" \
 	"$(command -v dnsmasq):/tests/dnsmasq" \
@@ -71,10 +71,10 @@ rc=0
 	done
 } | tee "$VM/matrix.txt"
 grep -qE ' fail ' "$VM/matrix.txt" && rc=1
-# Flakes that a second run or boot got past: passes, but in sight.
+# Flakes that a second run or another boot got past: passes, but in sight.
 consoles | { grep -a -F ' pass [second run] ' || true; } | cut -c1-400 |
 	sed 's/^ZT-MATRIX /vmtest: passed on a second run: /'
-{ grep -E '^[^ ]+ [^ ]+ pass .*\(booted again' "$VM/run.out" || true; } | cut -c1-300 | sed 's/^/vmtest: passed on a second boot: /'
+{ grep -E '^[^ ]+ [^ ]+ pass .*\(booted again' "$VM/run.out" || true; } | cut -c1-300 | sed 's/^/vmtest: passed after booting again: /'
 # The failures once more, last and whole, with the failed run's own words: a
 # CI console often keeps only the end of the output, where the table's last
 # rows (passing ones) would otherwise be all there is to read.

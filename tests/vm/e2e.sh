@@ -29,14 +29,14 @@ matrix() { echo "ZT-MATRIX $K $L $*"; }
 # last step it began is there to read.
 step() { echo "zt-e2e: $(cut -d' ' -f1 /proc/uptime)s $*"; }
 
-# A run that is still going long after it should have ended (the host gives
-# it ZT_VM_TIMEOUT, 300 s, and a run takes ~40 s) says where everything
+# A run that is still going long after it should have ended (matrix.sh gives
+# it ZT_VM_TIMEOUT, 180 s; a run takes 40-65 s) says where everything
 # stands before the host kills the guest: the processes, the kernel stacks
 # of ours, the tasks blocked in the kernel and every CPU's backtrace (at a
 # console log level that lets them out past "quiet").
 (
-	sleep 200
-	step "watchdog: still running after 200 s"
+	sleep 120
+	step "watchdog: still running after 120 s"
 	ps -o pid,stat,args | grep -v ' \[' # not the kernel's threads
 	for d in /proc/[0-9]*; do
 		case $(cat $d/comm 2>/dev/null) in ztrace | nginx | curl | nslookup | dnsmasq)
