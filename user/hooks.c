@@ -236,7 +236,8 @@ static bool probe_target(enum zt_hook_kind kind, const char *target)
 	 * at the tracepoint's call site. For sched_switch that is __schedule,
 	 * running on every CPU meanwhile: under TCG a 5.10 guest deadlocked
 	 * in that detach (CPU 0 in text_poke_bp waiting on CPU 1, CPU 1 in
-	 * __schedule at the int3, interrupts off) about once in 25 boots.
+	 * __schedule at the int3, interrupts off; one of 5.10's hangs there,
+	 * about one boot in ten, the one caught with its stacks).
 	 * fentry keeps its trial: loading checks the function, attaching
 	 * whether this kernel's trampolines can reach it. */
 	case ZT_HOOK_TP_BTF:

@@ -112,10 +112,11 @@ for k in $KERNELS; do
 			# kernel dies before the tests begin, is booted again, up to
 			# twice; each console is kept and the line says so. Under TCG,
 			# kernel text patched while another vCPU runs it goes wrong now
-			# and then: 5.10 deadlocked in text_poke_bp about once in ten
-			# boots (ztrace's hook probes patched sched_switch's call site
-			# in __schedule; they no longer do, see user/hooks.c), 7.2
-			# oopsed once at an int3 in sched_clock_cpu 0.9 s into boot.
+			# and then: 5.10 hung about once in ten boots (the hang caught
+			# with stacks was a deadlock in text_poke_bp, ztrace's hook
+			# probe detaching from sched_switch in __schedule; probes no
+			# longer attach tracepoints, see user/hooks.c), 7.2 oopsed once
+			# at an int3 in sched_clock_cpu 0.9 s into boot.
 			# A second boot alone let one CI run in ~30 fail.
 			why= kept=
 			if ((attempt < 3)) && ! tr -d '\r' <"$logf" | grep -aq 'ZT-VM-EXIT [0-9]*'; then
@@ -128,7 +129,7 @@ for k in $KERNELS; do
 			if [[ -n $why ]]; then
 				mv "$logf" "$logf.$kept$attempt"
 				retried="$retried (booted again, $why: ${logf#"$REPO_ROOT"/}.$kept$attempt)"
-				log "$d $l: $why, booting once more"
+				log "$d $l: $why, booting again"
 				continue
 			fi
 			break
