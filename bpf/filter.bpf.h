@@ -66,7 +66,8 @@ static __always_inline __u8 zt_kn_verdict(struct kernfs_node *kn)
  * after ztrace started) is judged by walking the current task's ancestors,
  * then cached.
  */
-static __always_inline bool zt_current_cgroup_traced(__u64 *cgid)
+/* `task`: the current task from zt_current_task(), or NULL. */
+static __always_inline bool zt_current_task_cgroup_traced(struct task_struct *task, __u64 *cgid)
 {
 	struct kernfs_node *kn = NULL;
 	__u8 verdict = ZT_VERDICT_SKIP, *cached;
@@ -78,7 +79,7 @@ static __always_inline bool zt_current_cgroup_traced(__u64 *cgid)
 		kn = zt_v1_current_kn();
 		id = kn ? BPF_CORE_READ(kn, id) : 0;
 	} else {
-		id = bpf_get_current_cgroup_id();
+		id = zt_current_cgroup_id(task);
 	}
 	*cgid = id;
 	if (zt_trace_all)
@@ -124,6 +125,11 @@ out:
 	else if (last)
 		last->skipped1 = id + 1;
 	return verdict == ZT_VERDICT_TRACED;
+}
+
+static __always_inline bool zt_current_cgroup_traced(__u64 *cgid)
+{
+	return zt_current_task_cgroup_traced(NULL, cgid);
 }
 
 /*

@@ -157,8 +157,8 @@ struct {
 /* The record of a traced message, with slot `slot` of this CPU's
  * zt_io_scratch claimed. */
 static __always_inline void zt_io_record(struct sock *sk, int ret, __u8 dir, bool btf,
-					 __u8 ipproto, __u64 cgid, __u64 pid_tgid,
-					 struct zt_tls_op *op, __u32 slot)
+					 struct task_struct *task, __u8 ipproto, __u64 cgid,
+					 __u64 pid_tgid, struct zt_tls_op *op, __u32 slot)
 {
 	struct zt_io_scratch *x;
 	struct zt_sock *st;
@@ -170,7 +170,7 @@ static __always_inline void zt_io_record(struct sock *sk, int ret, __u8 dir, boo
 		return;
 	/* What zt_user_buf relies on being zero; the rest is written first. */
 	x->ub.base = x->ub.size = x->ub.iov = x->ub.iovcnt = x->ub.nv = 0;
-	have_args = zt_sysargs(&x->a);
+	have_args = zt_sysargs(&x->a, task);
 	/* Before the UDP failures return: a failed datagram ends its call. */
 	if (have_args && zt_sys_is_mmsg(&x->a))
 		msg = zt_mmsg_entry(&x->a, pid_tgid, ret);
@@ -273,6 +273,7 @@ static __always_inline void zt_io_record(struct sock *sk, int ret, __u8 dir, boo
  * loads (ZT_BTF_READ). */
 static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u8 dir, bool btf)
 {
+	struct task_struct *task;
 	struct zt_tls_op *op;
 	__u64 cgid, pid_tgid;
 	__u32 *busy, slot;
@@ -281,10 +282,13 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 	if (dir == ZT_DIR_IN && (flags & ZT_MSG_PEEK))
 		return 0;
 	ipproto = zt_sock_ipproto_btf(sk, btf);
-	if (!ipproto || !zt_current_cgroup_traced(&cgid))
+	if (!ipproto)
+		return 0;
+	task = zt_current_task(btf);
+	if (!zt_current_task_cgroup_traced(task, &cgid))
 		return 0;
 
-	pid_tgid = bpf_get_current_pid_tgid();
+	pid_tgid = zt_current_pid_tgid(task);
 	if ((pid_tgid >> 32) == zt_self_tgid)
 		return 0;
 	/* TCP: a failure (EAGAIN, the common one) returns before anything
@@ -310,7 +314,7 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 			st->bytes[dir & 1] += ret;
 		return 0;
 	}
-	zt_io_record(sk, ret, dir, btf, ipproto, cgid, pid_tgid, op, slot);
+	zt_io_record(sk, ret, dir, btf, task, ipproto, cgid, pid_tgid, op, slot);
 	zt_scratch_release(busy);
 	return 0;
 }

@@ -60,11 +60,23 @@ const volatile bool zt_tls_ops_in_hash __weak = false;
  * TLS call, and the socket hooks skip the lookup. */
 const volatile bool zt_tls_on __weak = false;
 
+/*
+ * Set by the first traced call into the library, never cleared: until then
+ * no op can exist, and the socket hooks of a host whose traced processes
+ * map libssl but never call it (plaintext HTTP) skip the lookup. The op's
+ * own thread sets it before its op and reads it after, so it never misses
+ * its own.
+ */
+volatile __u32 zt_tls_seen __weak = 0;
+
 /* The current thread's slot (ssl 0: no call), made when `create`. */
 static __always_inline struct zt_tls_op *zt_tls_op_slot(bool create)
 {
 	struct zt_tls_op *op, none = {};
 	__u64 id;
+
+	if (create && !zt_tls_seen)
+		zt_tls_seen = 1;
 
 	if (!zt_tls_ops_in_hash)
 		return bpf_task_storage_get(&zt_tls_ops, bpf_get_current_task_btf(), NULL,
@@ -82,7 +94,7 @@ static __always_inline struct zt_tls_op *zt_tls_op_current(void)
 {
 	struct zt_tls_op *op;
 
-	if (!zt_tls_on)
+	if (!zt_tls_on || !zt_tls_seen)
 		return NULL;
 	op = zt_tls_op_slot(false);
 	return op && op->ssl ? op : NULL;

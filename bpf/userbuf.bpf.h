@@ -88,8 +88,9 @@ static __always_inline bool zt_iov_batch(struct zt_ubuf *u, __u64 at)
 const volatile bool zt_regs_from_stack __weak = false;
 #define ZT_THREAD_SIZE 16384
 
-/* Reads the current syscall's arguments; false when they cannot be had. */
-static __always_inline bool zt_sysargs(struct zt_sysargs *a)
+/* Reads the current syscall's arguments; false when they cannot be had.
+ * `task`: the current task from zt_current_task(), or NULL. */
+static __always_inline bool zt_sysargs(struct zt_sysargs *a, struct task_struct *task)
 {
 #ifdef ZT_REGS_NR
 	if (zt_regs_from_stack) {
@@ -106,7 +107,8 @@ static __always_inline bool zt_sysargs(struct zt_sysargs *a)
 		a->arg5 = BPF_CORE_READ(r, r8);
 		return true;
 	}
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task ? task :
+								 bpf_get_current_task_btf());
 
 	if (!regs)
 		return false;
@@ -138,6 +140,11 @@ static __always_inline bool zt_sys_is_mmsg(const struct zt_sysargs *a)
 static __always_inline bool zt_user_buf(struct zt_ubuf *u, const struct zt_sysargs *a, __u64 msg)
 {
 #ifdef ZT_REGS_NR
+	_Static_assert(__builtin_offsetof(struct user_msghdr, msg_iovlen) ==
+			       __builtin_offsetof(struct user_msghdr, msg_iov) + 8 &&
+		       __builtin_offsetof(struct zt_ubuf, iovcnt) ==
+			       __builtin_offsetof(struct zt_ubuf, iov) + 8,
+		       "msg_iov and msg_iovlen are read at once");
 	switch (a->nr) {
 	case ZT_NR_read:
 	case ZT_NR_write:
@@ -155,11 +162,11 @@ static __always_inline bool zt_user_buf(struct zt_ubuf *u, const struct zt_sysar
 	case ZT_NR_recvmsg:
 	case ZT_NR_sendmmsg:
 	case ZT_NR_recvmmsg:
+		/* msg_iov and msg_iovlen in one read (a helper call costs
+		 * more than the bytes): adjacent in both structs. */
 		if (!msg ||
-		    bpf_probe_read_user(&u->iov, sizeof(u->iov),
-					(void *)(msg + __builtin_offsetof(struct user_msghdr, msg_iov))) ||
-		    bpf_probe_read_user(&u->iovcnt, sizeof(u->iovcnt),
-					(void *)(msg + __builtin_offsetof(struct user_msghdr, msg_iovlen))))
+		    bpf_probe_read_user(&u->iov, 16,
+					(void *)(msg + __builtin_offsetof(struct user_msghdr, msg_iov))))
 			return false;
 		break;
 	default:

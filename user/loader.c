@@ -102,6 +102,7 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 	b->skel->rodata->zt_announce_forks = o->announce_forks;
 	b->skel->rodata->zt_tls_on = t->tls;
 	b->skel->rodata->zt_tls_ops_in_hash = t->ops_in_hash;
+	b->skel->rodata->zt_task_btf = !t->compat;
 	b->skel->rodata->zt_regs_from_stack = t->compat;
 	b->skel->rodata->zt_cgroup_walk = t->compat;
 	if (t->compat) {
