@@ -64,9 +64,8 @@ static __always_inline __u8 zt_kn_verdict(struct kernfs_node *kn)
 /*
  * A cgroup seen for the first time (say, created under a selected container
  * after ztrace started) is judged by walking the current task's ancestors,
- * then cached.
+ * then cached. `task`: the current task from zt_current_task(), or NULL.
  */
-/* `task`: the current task from zt_current_task(), or NULL. */
 static __always_inline bool zt_current_task_cgroup_traced(struct task_struct *task, __u64 *cgid)
 {
 	struct kernfs_node *kn = NULL;
