@@ -72,7 +72,7 @@ static __always_inline bool zt_emit_record(const struct zt_emit *m, struct zt_ub
 		s->ev.flags |= ZT_DF_NO_PAYLOAD;
 	}
 	s->ev.cap = cap;
-	if (bpf_ringbuf_output(&zt_events, s, sizeof(s->ev) + cap, zt_rb_flags_every(&s->rb_tick))) {
+	if (bpf_ringbuf_output(&zt_events, s, sizeof(s->ev) + cap, zt_rb_flags_data(s))) {
 		zt_count(ZT_CNT_RB_FULL_DATA);
 		return false;
 	}

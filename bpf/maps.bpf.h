@@ -150,7 +150,8 @@ struct zt_data_scratch {
 	/* Twice the bound, so `len & (2 * ZT_CAPTURE_MAX - 1)` is provably in
 	 * range for the verifier whatever the compiler did to the clamp. */
 	__u8 payload[2 * ZT_CAPTURE_MAX];
-	__u32 rb_tick; /* records made in this slot (zt_rb_flags_every) */
+	__u32 rb_tick;    /* records made in this slot (zt_rb_flags_data) */
+	__u32 rb_filling; /* the ring was over a quarter full when last asked */
 };
 
 struct {
@@ -233,16 +234,23 @@ static __always_inline __u64 zt_rb_flags(void)
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-/* The data records ask the ring its fill on every ZT_RB_QUERY_EVERY'th
- * record of a CPU's scratch slot only (the query is a helper call, ~25 ns
- * here): a wakeup then comes at most that many records per CPU late, far
- * inside the half of the ring still free. */
-#define ZT_RB_QUERY_EVERY 16
-static __always_inline __u64 zt_rb_flags_every(__u32 *tick)
+/*
+ * zt_rb_flags for data records, which ask the ring its fill (a helper call,
+ * ~25 ns here) on every 16th record of a CPU's scratch slot while the ring
+ * is under a quarter full, and on every record once it is over: past half
+ * full, the forced wakeups come exactly as when every record asked. Below
+ * a quarter a wakeup is not due anyway, and the crossing is seen at most 16
+ * records per CPU late.
+ */
+static __always_inline __u64 zt_rb_flags_data(struct zt_data_scratch *s)
 {
-	if (++*tick & (ZT_RB_QUERY_EVERY - 1))
+	__u64 avail;
+
+	if (!s->rb_filling && (++s->rb_tick & 15))
 		return BPF_RB_NO_WAKEUP;
-	return zt_rb_flags();
+	avail = bpf_ringbuf_query(&zt_events, BPF_RB_AVAIL_DATA);
+	s->rb_filling = avail > zt_rb_wake_at / 2;
+	return avail > zt_rb_wake_at ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 #endif

@@ -39,8 +39,13 @@ static int on_record(void *ctx, void *data, size_t size)
 {
 	struct drain_ctx *d = ctx;
 
+	/* A drain that grows past ZT_YIELD_MAX_BATCH has become a backlog:
+	 * it stops yielding. Yielding on through it (every 64 records, each
+	 * yield a wait behind nginx and wrk) kept a drain that began small
+	 * from ever catching up while the ring filled. */
 	d->records++;
-	if (d->yield && ++d->since_yield >= ZT_YIELD_RECORDS) {
+	if (d->yield && d->records <= ZT_YIELD_MAX_BATCH &&
+	    ++d->since_yield >= ZT_YIELD_RECORDS) {
 		d->since_yield = 0;
 		sched_yield();
 	}
