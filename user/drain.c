@@ -21,9 +21,9 @@
  * requests/s: the p99 added fell to within the noise of the untraced
  * rounds (polling more often instead cut it as far, but cost ~20% more CPU
  * per span in wakeups). Not after a drain of more than ZT_YIELD_MAX_BATCH
- * records: with a backlog ztrace keeps up first (at saturation every
- * yield let nginx and wrk run sooner, in smaller batches, +1-2 us of their
- * CPU per request for no throughput).
+ * records, nor past that many within one: with a backlog ztrace keeps up
+ * first (at saturation every yield let nginx and wrk run sooner, in
+ * smaller batches, +1-2 us of their CPU per request for no throughput).
  */
 #define ZT_YIELD_RECORDS 64
 #define ZT_YIELD_MAX_BATCH 512
@@ -41,8 +41,8 @@ static int on_record(void *ctx, void *data, size_t size)
 
 	/* A drain that grows past ZT_YIELD_MAX_BATCH has become a backlog:
 	 * it stops yielding. Yielding on through it (every 64 records, each
-	 * yield a wait behind nginx and wrk) kept a drain that began small
-	 * from ever catching up while the ring filled. */
+	 * yield a wait behind nginx and wrk, the ring filling meanwhile) kept
+	 * a drain that began small from ever ending, until the ring was full. */
 	d->records++;
 	if (d->yield && d->records <= ZT_YIELD_MAX_BATCH &&
 	    ++d->since_yield >= ZT_YIELD_RECORDS) {
