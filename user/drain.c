@@ -10,45 +10,19 @@
 #include <bpf/libbpf.h>
 
 #include "drain.h"
-
-/*
- * A drain runs on a CPU an application may want, and the scheduler seldom
- * preempts it when the application wakes there: a request arriving then
- * waits for the whole batch (at 10k requests/s, ~200 records every 10 ms,
- * +60 to +90 us at p99 here). Every ZT_YIELD_RECORDS records (~30 us of
- * work) the drain lets whatever is runnable on its CPU go first;
- * sched_yield() returns at once when nothing is. Measured at 10k
- * requests/s: the p99 added fell to within the noise of the untraced
- * rounds (polling more often instead cut it as far, but cost ~20% more CPU
- * per span in wakeups). Not after a drain of more than ZT_YIELD_MAX_BATCH
- * records, nor past that many within one: with a backlog ztrace keeps up
- * first (at saturation every yield let nginx and wrk run sooner, in
- * smaller batches, +1-2 us of their CPU per request for no throughput).
- */
-#define ZT_YIELD_RECORDS 64
-#define ZT_YIELD_MAX_BATCH 512
+#include "yield.h"
 
 struct drain_ctx {
 	struct zt_tracer *tracer;
-	unsigned records;     /* in this drain */
-	unsigned since_yield;
-	bool yield;           /* the last drain was small */
+	struct zt_yield yield;
 };
 
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct drain_ctx *d = ctx;
 
-	/* A drain that grows past ZT_YIELD_MAX_BATCH has become a backlog:
-	 * it stops yielding. Yielding on through it (every 64 records, each
-	 * yield a wait behind nginx and wrk, the ring filling meanwhile) kept
-	 * a drain that began small from ever ending, until the ring was full. */
-	d->records++;
-	if (d->yield && d->records <= ZT_YIELD_MAX_BATCH &&
-	    ++d->since_yield >= ZT_YIELD_RECORDS) {
-		d->since_yield = 0;
+	if (zt_yield_record(&d->yield))
 		sched_yield();
-	}
 	return zt_tracer_on_record(d->tracer, data, size);
 }
 
@@ -136,7 +110,7 @@ static int format_drops(const struct drop_counts *d, char *buf, int size, uint64
 
 int zt_drain_run(struct zt_run *r)
 {
-	struct drain_ctx dc = { .tracer = r->tracer, .yield = true };
+	struct drain_ctx dc = { .tracer = r->tracer };
 	struct ring_buffer *rb;
 	double start = now_s(), last_status = start;
 	uint64_t last_total = 0;
@@ -151,8 +125,7 @@ int zt_drain_run(struct zt_run *r)
 	while (!*r->stop) {
 		/* Producers do not wake us per record (see bpf/maps.bpf.h):
 		 * the poll times out and consume() takes what is there. */
-		dc.yield = dc.records <= ZT_YIELD_MAX_BATCH;
-		dc.records = 0;
+		zt_yield_drain(&dc.yield);
 		err = ring_buffer__poll(rb, r->poll_ms);
 		if (err >= 0)
 			err = ring_buffer__consume(rb);
