@@ -227,11 +227,16 @@ static __always_inline void zt_count(enum zt_counter c)
  * ring its size. */
 const volatile __u64 zt_rb_wake_at __weak = 0;
 
-/* Wake the consumer only when the ring is filling up (see zt_events). */
+/* Wake the consumer only when the ring is filling up (see zt_events):
+ * `avail`, the bytes in the ring. */
+static __always_inline __u64 zt_rb_wake(__u64 avail)
+{
+	return avail > zt_rb_wake_at ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline __u64 zt_rb_flags(void)
 {
-	return bpf_ringbuf_query(&zt_events, BPF_RB_AVAIL_DATA) > zt_rb_wake_at ?
-		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return zt_rb_wake(bpf_ringbuf_query(&zt_events, BPF_RB_AVAIL_DATA));
 }
 
 /*
@@ -250,7 +255,7 @@ static __always_inline __u64 zt_rb_flags_data(struct zt_data_scratch *s)
 		return BPF_RB_NO_WAKEUP;
 	avail = bpf_ringbuf_query(&zt_events, BPF_RB_AVAIL_DATA);
 	s->rb_filling = avail > zt_rb_wake_at / 2;
-	return avail > zt_rb_wake_at ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return zt_rb_wake(avail);
 }
 
 #endif

@@ -151,7 +151,7 @@ static bool mode_allows(enum zt_hook_mode mode, enum zt_hook_kind kind)
 
 /* Load a two-instruction program at `target` and (`attach`) attach it: what
  * works here works for the real program. */
-static bool probe_btf_attach(const char *target, enum bpf_attach_type type, bool attach)
+static bool probe_btf(const char *target, enum bpf_attach_type type, bool attach)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = type);
 	struct bpf_insn insns[] = {
@@ -241,9 +241,9 @@ static bool probe_target(enum zt_hook_kind kind, const char *target)
 	 * fentry keeps its trial: loading checks the function, attaching
 	 * whether this kernel's trampolines can reach it. */
 	case ZT_HOOK_TP_BTF:
-		return probe_btf_attach(target, BPF_TRACE_RAW_TP, false);
+		return probe_btf(target, BPF_TRACE_RAW_TP, false);
 	case ZT_HOOK_FENTRY:
-		return probe_btf_attach(target, BPF_TRACE_FENTRY, true);
+		return probe_btf(target, BPF_TRACE_FENTRY, true);
 	case ZT_HOOK_KPROBE:
 		return probe_kprobe(target);
 	case ZT_HOOK_RAW_TP:
