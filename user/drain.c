@@ -38,6 +38,7 @@ struct drop_counts {
 	uint64_t k[ZT_CNT_MAX];
 	const struct zt_tracer_stats *u;
 	uint64_t output_errors;
+	uint64_t prog_skipped;
 };
 
 static void read_drops(struct zt_run *r, struct drop_counts *d)
@@ -46,6 +47,7 @@ static void read_drops(struct zt_run *r, struct drop_counts *d)
 		memset(d->k, 0, sizeof(d->k));
 	d->u = zt_tracer_stats(r->tracer);
 	d->output_errors = r->out->write_errors;
+	d->prog_skipped = zt_bpf_prog_skipped(r->bpf);
 }
 
 /* One counter summed over the protocols after HTTP/1. */
@@ -63,7 +65,7 @@ struct drop {
 	uint64_t v;
 };
 
-#define NDROPS 15
+#define NDROPS 16
 
 /* Every way a request can go missing, by name. */
 static void list_drops(const struct drop_counts *d, struct drop drops[NDROPS])
@@ -76,6 +78,7 @@ static void list_drops(const struct drop_counts *d, struct drop drops[NDROPS])
 		{ "tls_unbound", d->k[ZT_CNT_TLS_UNBOUND] },
 		{ "retprobe_missed", d->k[ZT_CNT_RETPROBE_MISSED] },
 		{ "cpu_busy", d->k[ZT_CNT_CPU_BUSY] },
+		{ "prog_skipped", d->prog_skipped },
 		{ "conn_evicted", d->u->conn_evicted },
 		{ "pipeline_overflow", d->u->http1.pipeline_overflow },
 		{ "header_too_big", d->u->http1.header_too_big },

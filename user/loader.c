@@ -184,6 +184,24 @@ int zt_bpf_counters(const struct zt_bpf *b, uint64_t out[ZT_CNT_MAX])
 	return 0;
 }
 
+uint64_t zt_bpf_prog_skipped(const struct zt_bpf *b)
+{
+	struct bpf_program *p;
+	uint64_t n = 0;
+
+	bpf_object__for_each_program(p, b->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		memset(&info, 0, sizeof(info));
+		/* Kernels before 5.12 have no such count: 0 there. */
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
 void zt_bpf_destroy(struct zt_bpf *b)
 {
 	ztrace_bpf__destroy(b->skel);

@@ -42,6 +42,15 @@ int zt_bpf_events_fd(const struct zt_bpf *b);
 struct bpf_object *zt_bpf_object(const struct zt_bpf *b);
 /* Sums the per-CPU counters into out[ZT_CNT_MAX]. */
 int zt_bpf_counters(const struct zt_bpf *b, uint64_t out[ZT_CNT_MAX]);
+/*
+ * Runs of our programs the kernel skipped: it never runs a program on a CPU
+ * where the same program is already running. Where programs can be
+ * preempted (tracepoints under SRCU-fast since 7.0, fentry on PREEMPT_LAZY
+ * and PREEMPT_FULL kernels), a program preempted mid-run makes the next
+ * task on that CPU to reach its hook lose the message. Summed over every
+ * loaded program (bpf_prog_info.recursion_misses, 5.12+).
+ */
+uint64_t zt_bpf_prog_skipped(const struct zt_bpf *b);
 void zt_bpf_destroy(struct zt_bpf *b);
 
 #endif

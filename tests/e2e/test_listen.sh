@@ -213,10 +213,11 @@ test_listen_pages() {
 	grep -q '^ztrace_info{hooks="io=' "$ZT_TMP/metrics.txt" || fail "no ztrace_info{hooks=...}"
 	grep -qE '^ztrace_ringbuf_fill_ratio 0\.[0-9]+$' "$ZT_TMP/metrics.txt" || fail "no ztrace_ringbuf_fill_ratio"
 	grep -qE '^process_resident_memory_bytes [1-9][0-9]{6,}$' "$ZT_TMP/metrics.txt" || fail "no RSS"
-	# Every kind the exit summary lists (drain.c's list_drops), cpu_busy
+	# Every kind the exit summary lists (drain.c's list_drops), prog_skipped
 	# the last added.
-	assert_eq "ztrace_drops_total kinds" 15 "$(grep -c '^ztrace_drops_total{kind=' "$ZT_TMP/metrics.txt")"
+	assert_eq "ztrace_drops_total kinds" 16 "$(grep -c '^ztrace_drops_total{kind=' "$ZT_TMP/metrics.txt")"
 	grep -q '^ztrace_drops_total{kind="cpu_busy"} 0$' "$ZT_TMP/metrics.txt" || fail "no cpu_busy drops kind"
+	grep -q '^ztrace_drops_total{kind="prog_skipped"} 0$' "$ZT_TMP/metrics.txt" || fail "no prog_skipped drops kind"
 
 	# A real Prometheus scrapes it.
 	local pport pdir=$ZT_TMP/prom v
