@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "filter.bpf.h"
+#include "twin.bpf.h"
 #include "sock.bpf.h"
 
 #define ZT_TCP_ESTABLISHED 1
@@ -110,16 +111,11 @@ int BPF_KPROBE(zt_kp_state, struct sock *sk, int state)
 	return zt_handle_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(zt_tp_btf_state, struct sock *sk, int oldstate, int newstate)
-{
-	return zt_handle_state(sk, oldstate, newstate);
-}
+ZT_TWINS_TP("tp_btf/inet_sock_set_state", zt_tp_btf_state, ZT_RUN_STATE,
+	    zt_handle_state(sk, oldstate, newstate), struct sock *sk, int oldstate, int newstate)
 
 /* Where tp_btf is not wanted (--hooks fentry): the function that fires
  * the tracepoint. At entry the socket still holds its old state. */
-SEC("fentry/tcp_set_state")
-int BPF_PROG(zt_fentry_state, struct sock *sk, int state)
-{
-	return zt_handle_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
-}
+ZT_TWINS_TRAMP("fentry/tcp_set_state", zt_fentry_state, ZT_RUN_STATE,
+	       zt_handle_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state),
+	       struct sock *sk, int state)

@@ -12,6 +12,7 @@
 #include "filter.bpf.h"
 #include "sock.bpf.h"
 #include "tls.bpf.h"
+#include "twin.bpf.h"
 
 #define ZT_MSG_PEEK 2
 
@@ -319,17 +320,11 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 	return 0;
 }
 
-SEC("tp_btf/sock_send_length")
-int BPF_PROG(zt_tp_btf_send, struct sock *sk, int ret, int flags)
-{
-	return zt_handle_io(sk, ret, flags, ZT_DIR_OUT, true);
-}
+ZT_TWINS_TP("tp_btf/sock_send_length", zt_tp_btf_send, ZT_RUN_SEND,
+	    zt_handle_io(sk, ret, flags, ZT_DIR_OUT, true), struct sock *sk, int ret, int flags)
 
-SEC("tp_btf/sock_recv_length")
-int BPF_PROG(zt_tp_btf_recv, struct sock *sk, int ret, int flags)
-{
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
-}
+ZT_TWINS_TP("tp_btf/sock_recv_length", zt_tp_btf_recv, ZT_RUN_RECV,
+	    zt_handle_io(sk, ret, flags, ZT_DIR_IN, true), struct sock *sk, int ret, int flags)
 
 /*
  * Kernels without those tracepoints (before 6.3): TCP's own sendmsg and
@@ -337,34 +332,25 @@ int BPF_PROG(zt_tp_btf_recv, struct sock *sk, int ret, int flags)
  * not pass here on those kernels (tcp_sendpage): their bytes leave a gap
  * that userspace counts.
  */
-SEC("fexit/tcp_sendmsg")
-int BPF_PROG(zt_fexit_send, struct sock *sk, struct msghdr *msg, size_t size, int ret)
-{
-	return zt_handle_io(sk, ret, 0, ZT_DIR_OUT, true);
-}
+ZT_TWINS_TRAMP("fexit/tcp_sendmsg", zt_fexit_send, ZT_RUN_SEND,
+	       zt_handle_io(sk, ret, 0, ZT_DIR_OUT, true),
+	       struct sock *sk, struct msghdr *msg, size_t size, int ret)
 
 /* 7.x: tcp_recvmsg(sk, msg, len, flags). */
-SEC("fexit/tcp_recvmsg")
-int BPF_PROG(zt_fexit_recv4, struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
-{
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
-}
+ZT_TWINS_TRAMP("fexit/tcp_recvmsg", zt_fexit_recv4, ZT_RUN_RECV,
+	       zt_handle_io(sk, ret, flags, ZT_DIR_IN, true),
+	       struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
 
 /* 5.19 to 6.x: tcp_recvmsg(sk, msg, len, flags, addr_len). */
-SEC("fexit/tcp_recvmsg")
-int BPF_PROG(zt_fexit_recv, struct sock *sk, struct msghdr *msg, size_t len, int flags,
-	     int *addr_len, int ret)
-{
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
-}
+ZT_TWINS_TRAMP("fexit/tcp_recvmsg", zt_fexit_recv, ZT_RUN_RECV,
+	       zt_handle_io(sk, ret, flags, ZT_DIR_IN, true),
+	       struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len, int ret)
 
 /* Before 5.19: tcp_recvmsg(sk, msg, len, nonblock, flags, addr_len). */
-SEC("fexit/tcp_recvmsg")
-int BPF_PROG(zt_fexit_recv_nb, struct sock *sk, struct msghdr *msg, size_t len, int nonblock,
-	     int flags, int *addr_len, int ret)
-{
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
-}
+ZT_TWINS_TRAMP("fexit/tcp_recvmsg", zt_fexit_recv_nb, ZT_RUN_RECV,
+	       zt_handle_io(sk, ret, flags, ZT_DIR_IN, true),
+	       struct sock *sk, struct msghdr *msg, size_t len, int nonblock, int flags,
+	       int *addr_len, int ret)
 
 /*
  * kprobe hooks (where neither fentry nor the tracepoints work): the socket
@@ -458,61 +444,42 @@ static __always_inline bool zt_sock_is_v6(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_family) == ZT_AF_INET6;
 }
 
-SEC("fexit/udp_sendmsg")
-int BPF_PROG(zt_fexit_udp_send, struct sock *sk, struct msghdr *msg, size_t len, int ret)
-{
-	return zt_sock_is_v6(sk) ? 0 : zt_handle_io(sk, ret, 0, ZT_DIR_OUT, true);
-}
+ZT_TWINS_TRAMP("fexit/udp_sendmsg", zt_fexit_udp_send, ZT_RUN_UDP_SEND,
+	       zt_sock_is_v6(sk) ? 0 : zt_handle_io(sk, ret, 0, ZT_DIR_OUT, true),
+	       struct sock *sk, struct msghdr *msg, size_t len, int ret)
 
-SEC("fexit/udpv6_sendmsg")
-int BPF_PROG(zt_fexit_udp6_send, struct sock *sk, struct msghdr *msg, size_t len, int ret)
-{
-	return zt_handle_io(sk, ret, 0, ZT_DIR_OUT, true);
-}
+ZT_TWINS_TRAMP("fexit/udpv6_sendmsg", zt_fexit_udp6_send, ZT_RUN_UDP6_SEND,
+	       zt_handle_io(sk, ret, 0, ZT_DIR_OUT, true),
+	       struct sock *sk, struct msghdr *msg, size_t len, int ret)
 
 /* 7.x: udp_recvmsg(sk, msg, len, flags). */
-SEC("fexit/udp_recvmsg")
-int BPF_PROG(zt_fexit_udp_recv4, struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
-{
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
-}
+ZT_TWINS_TRAMP("fexit/udp_recvmsg", zt_fexit_udp_recv4, ZT_RUN_UDP_RECV,
+	       zt_handle_io(sk, ret, flags, ZT_DIR_IN, true),
+	       struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
 
-SEC("fexit/udpv6_recvmsg")
-int BPF_PROG(zt_fexit_udp6_recv4, struct sock *sk, struct msghdr *msg, size_t len, int flags,
-	     int ret)
-{
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
-}
+ZT_TWINS_TRAMP("fexit/udpv6_recvmsg", zt_fexit_udp6_recv4, ZT_RUN_UDP6_RECV,
+	       zt_handle_io(sk, ret, flags, ZT_DIR_IN, true),
+	       struct sock *sk, struct msghdr *msg, size_t len, int flags, int ret)
 
 /* 5.19 to 6.x: udp_recvmsg(sk, msg, len, flags, addr_len). */
-SEC("fexit/udp_recvmsg")
-int BPF_PROG(zt_fexit_udp_recv, struct sock *sk, struct msghdr *msg, size_t len, int flags,
-	     int *addr_len, int ret)
-{
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
-}
+ZT_TWINS_TRAMP("fexit/udp_recvmsg", zt_fexit_udp_recv, ZT_RUN_UDP_RECV,
+	       zt_handle_io(sk, ret, flags, ZT_DIR_IN, true),
+	       struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len, int ret)
 
-SEC("fexit/udpv6_recvmsg")
-int BPF_PROG(zt_fexit_udp6_recv, struct sock *sk, struct msghdr *msg, size_t len, int flags,
-	     int *addr_len, int ret)
-{
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
-}
+ZT_TWINS_TRAMP("fexit/udpv6_recvmsg", zt_fexit_udp6_recv, ZT_RUN_UDP6_RECV,
+	       zt_handle_io(sk, ret, flags, ZT_DIR_IN, true),
+	       struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len, int ret)
 
 /* Before 5.19: udp_recvmsg(sk, msg, len, noblock, flags, addr_len). */
-SEC("fexit/udp_recvmsg")
-int BPF_PROG(zt_fexit_udp_recv_nb, struct sock *sk, struct msghdr *msg, size_t len, int nonblock,
-	     int flags, int *addr_len, int ret)
-{
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
-}
+ZT_TWINS_TRAMP("fexit/udp_recvmsg", zt_fexit_udp_recv_nb, ZT_RUN_UDP_RECV,
+	       zt_handle_io(sk, ret, flags, ZT_DIR_IN, true),
+	       struct sock *sk, struct msghdr *msg, size_t len, int nonblock, int flags,
+	       int *addr_len, int ret)
 
-SEC("fexit/udpv6_recvmsg")
-int BPF_PROG(zt_fexit_udp6_recv_nb, struct sock *sk, struct msghdr *msg, size_t len, int nonblock,
-	     int flags, int *addr_len, int ret)
-{
-	return zt_handle_io(sk, ret, flags, ZT_DIR_IN, true);
-}
+ZT_TWINS_TRAMP("fexit/udpv6_recvmsg", zt_fexit_udp6_recv_nb, ZT_RUN_UDP6_RECV,
+	       zt_handle_io(sk, ret, flags, ZT_DIR_IN, true),
+	       struct sock *sk, struct msghdr *msg, size_t len, int nonblock, int flags,
+	       int *addr_len, int ret)
 
 SEC("kprobe/udp_sendmsg")
 int BPF_KPROBE(zt_kp_udp_send, struct sock *sk)

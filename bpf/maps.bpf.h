@@ -162,16 +162,13 @@ struct {
 } zt_scratch SEC(".maps") __weak;
 
 /*
- * This CPU's scratch spaces in use (zt_io_scratch, zt_scratch), one flag per
- * slot. BPF programs run with migration disabled, not preemption: on
- * kernels that preempt kernel code (7.x's PREEMPT_LAZY, PREEMPT_FULL) a
+ * This CPU's scratch spaces in use (zt_io_scratch, zt_scratch), one claim
+ * count per slot. BPF programs run with migration disabled, not preemption:
+ * on kernels that preempt kernel code (7.x's PREEMPT_LAZY, PREEMPT_FULL) a
  * program can be preempted mid-record by another task whose program takes
- * the same per-CPU scratch, each then sending the other's bytes, lengths
- * or times. A program claims a free slot's flag before using the slot; one
- * that finds every slot claimed gives up the record and counts it
- * (ZT_CNT_CPU_BUSY). A flag is set before the first use and only by the
- * task running on this CPU, so a preemption between the check and the set
- * is harmless.
+ * the same per-CPU scratch, each then sending the other's bytes, lengths or
+ * times. A program claims a free slot before using it; one that finds every
+ * slot claimed gives up the record and counts it (ZT_CNT_CPU_BUSY).
  * key: enum zt_scratch_id * ZT_SCRATCH_SLOTS + slot; value: u32 per CPU.
  * Bound: 2 * ZT_SCRATCH_SLOTS per CPU.
  */
@@ -184,14 +181,53 @@ struct {
 	__type(value, __u32);
 } zt_cpu_busy SEC(".maps") __weak;
 
-/* A free slot's flag, claimed, and the slot in *slot; NULL (the caller
- * counts it) when other programs hold both slots. */
+/*
+ * The kernel preempts our programs mid-run (set at load, user/hooks.c):
+ * a claim is then an atomic increment, owned when it made the count 1, and
+ * released by an atomic decrement. A test and a store would let a program
+ * preempted between the two share the slot with the one that preempted it
+ * (seen on 7.2: one request's record sent with another connection's
+ * header). Where programs are not preempted, only a program in an
+ * interrupt can come between them, and it ends before the one it
+ * interrupted goes on: the plain test and store do, without locked
+ * instructions. Atomic add is all 5.10 has (no fetch, no cmpxchg).
+ */
+const volatile bool zt_preemptible __weak = false;
+
+/* A free slot's claim, and the slot in *slot; NULL (the caller counts it)
+ * when other programs hold both slots. */
 static __always_inline __u32 *zt_scratch_claim(enum zt_scratch_id which, __u32 *slot)
 {
 	__u32 key = which * ZT_SCRATCH_SLOTS, *busy = bpf_map_lookup_elem(&zt_cpu_busy, &key);
+	__u32 s;
 
 	if (!busy)
 		return NULL;
+	if (zt_preemptible) {
+		/* Slot 0 if this increment made the count 1, else slot 1:
+		 * s = count > 1, in arithmetic the compiler cannot turn back
+		 * into a branch (each branch on it would have the verifier walk
+		 * what follows twice, once per slot). */
+		__sync_fetch_and_add(busy, 1);
+		s = *(volatile __u32 *)busy - 2;
+		asm volatile("" : "+r"(s));
+		s = (s >> 31) ^ 1;
+		__sync_fetch_and_add(busy, -s);
+		key += s;
+		busy = bpf_map_lookup_elem(&zt_cpu_busy, &key);
+		if (!busy)
+			return NULL;
+		/* Slot 0 is ours already (s = 0 adds nothing); slot 1 is
+		 * claimed the same way. */
+		__sync_fetch_and_add(busy, s);
+		if (*(volatile __u32 *)busy != 1) {
+			__sync_fetch_and_add(busy, -1);
+			return NULL;
+		}
+		*slot = s;
+		asm volatile("" ::: "memory");
+		return busy;
+	}
 	/* Slot 1 when slot 0 is held: computed, not branched on, so the
 	 * verifier walks what follows once for both slots (twice would cost
 	 * 5.10's verifier seconds under TCG). */
@@ -208,7 +244,10 @@ static __always_inline __u32 *zt_scratch_claim(enum zt_scratch_id which, __u32 *
 static __always_inline void zt_scratch_release(__u32 *busy)
 {
 	asm volatile("" ::: "memory");
-	*busy = 0;
+	if (zt_preemptible)
+		__sync_fetch_and_add(busy, -1);
+	else
+		*busy = 0;
 }
 
 static __always_inline void zt_count(enum zt_counter c)

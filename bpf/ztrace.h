@@ -96,6 +96,8 @@ enum zt_counter {
 	ZT_CNT_CPU_BUSY,          /* programs of ours preempted on its CPU (kernels with
 				   * preemptible BPF programs, PREEMPT_LAZY/FULL) held every
 				   * slot of this CPU's scratch space: the record is lost */
+	ZT_CNT_RESCUED,           /* messages a twin program took up where the kernel
+				   * skipped the primary (bpf/twin.bpf.h): not lost */
 	ZT_CNT_MAX,
 };
 

@@ -47,7 +47,7 @@ static void read_drops(struct zt_run *r, struct drop_counts *d)
 		memset(d->k, 0, sizeof(d->k));
 	d->u = zt_tracer_stats(r->tracer);
 	d->output_errors = r->out->write_errors;
-	d->prog_skipped = zt_bpf_prog_skipped(r->bpf);
+	d->prog_skipped = zt_bpf_prog_skipped(r->bpf, d->k[ZT_CNT_RESCUED]);
 }
 
 /* One counter summed over the protocols after HTTP/1. */
@@ -197,6 +197,21 @@ static void format_protos(const struct zt_tracer_stats *u, char *buf, int size)
 		buf[size - 1] = '\0';
 }
 
+/* Which programs the kernel skipped runs of (see zt_bpf_prog_skipped),
+ * when any: a line of "name=runs" (twins by their "_twin"). */
+static void print_skips(struct zt_run *r)
+{
+	struct zt_prog_skip sk[ZT_PROG_SKIPS_MAX];
+	int n = zt_bpf_prog_skips(r->bpf, sk, ZT_PROG_SKIPS_MAX);
+
+	if (!n)
+		return;
+	fprintf(stderr, "ztrace: skipped runs (a run of the same program under way on the CPU):");
+	for (int i = 0; i < n; i++)
+		fprintf(stderr, " %s=%" PRIu64, sk[i].name, sk[i].runs);
+	fputc('\n', stderr);
+}
+
 void zt_drain_summary(struct zt_run *r)
 {
 	struct drop_counts d;
@@ -222,17 +237,18 @@ void zt_drain_summary(struct zt_run *r)
 		" orphan_responses=%" PRIu64 " requests_unseen=%" PRIu64 " unanswered=%" PRIu64 " unrecognised=%" PRIu64
 		" traceparent_bad=%" PRIu64 " conn_untracked=%" PRIu64 " payload_unreadable=%" PRIu64
 		" unparsed_no_bytes=%" PRIu64 " records: conn=%" PRIu64 " data=%" PRIu64 " close=%" PRIu64 " cgroup=%" PRIu64
-		" state: conns_open=%u cgroup_names=%u cgroup_lost=%" PRIu64 " udp_expired=%" PRIu64
+		" rescued=%" PRIu64 " state: conns_open=%u cgroup_names=%u cgroup_lost=%" PRIu64 " udp_expired=%" PRIu64
 		" tls: conns=%" PRIu64 " opaque=%" PRIu64 " files=%u procs=%u scans=%" PRIu64
 		" scans_dropped=%" PRIu64 " exec_lost=%" PRIu64 "%s\n",
 		d.u->spans, buf, d.u->http1.resyncs, d.u->gaps, d.u->http1.orphan_responses,
 		d.u->http1.requests_unseen,
 		d.u->http1.unanswered, d.u->unrecognised, d.u->traceparent_bad, d.u->conn_untracked,
 		d.k[ZT_CNT_READ_USER_FAIL], d.u->unparsed_no_bytes, d.u->records[ZT_EV_CONN], d.u->records[ZT_EV_DATA],
-		d.u->records[ZT_EV_CLOSE], d.u->records[ZT_EV_CGROUP], zt_tracer_conns(r->tracer),
+		d.u->records[ZT_EV_CLOSE], d.u->records[ZT_EV_CGROUP], d.k[ZT_CNT_RESCUED], zt_tracer_conns(r->tracer),
 		zt_tracer_cgroup_names(r->tracer), d.k[ZT_CNT_RB_FULL_CGROUP], d.u->udp_expired, d.u->tls_conns, d.u->tls_opaque,
 		r->tls ? r->tls->files : 0, r->tls ? r->tls->procs : 0, r->tls ? r->tls->scans : 0,
 		r->tls ? r->tls->scans_dropped : 0, d.k[ZT_CNT_RB_FULL_EXEC], pbuf);
+	print_skips(r);
 }
 
 int zt_drain_drops(struct zt_run *r, const char **names, uint64_t *values, int max)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/perf_event.h>
@@ -284,13 +286,80 @@ static bool impl_works(const struct zt_hook_impl *im, struct bpf_object *obj)
 	return true;
 }
 
-static void set_autoload(struct bpf_object *obj, const struct zt_hook_impl *im, bool on)
+/* The last selection loads twin programs (bpf/twin.bpf.h). */
+static bool twins_chosen;
+/* This kernel can preempt our programs mid-run: -1 not known yet. */
+static int preempts = -1;
+
+/*
+ * Does this kernel preempt kernel code, BPF programs included (fentry/fexit
+ * and uprobe programs run with migration disabled, not preemption)? Only
+ * where it was built to (CONFIG_PREEMPTION: preempt_schedule in its BTF)
+ * and, where it says so, its preemption model is not none or voluntary
+ * (PREEMPT_DYNAMIC kernels boot in either; debugfs tells, when mounted).
+ * ZTRACE_PREEMPTIBLE=0 or 1 overrides (tests).
+ */
+static bool kernel_preempts(void)
+{
+	const char *env = getenv("ZTRACE_PREEMPTIBLE");
+	char model[128] = "";
+	FILE *f;
+
+	if (preempts >= 0)
+		return preempts;
+	if (env && (!strcmp(env, "0") || !strcmp(env, "1")))
+		return (preempts = env[0] == '1');
+	preempts = 0;
+	if (!vmlinux_btf && !(vmlinux_btf = btf__load_vmlinux_btf()))
+		return false;
+	if (btf__find_by_name_kind(vmlinux_btf, "preempt_schedule", BTF_KIND_FUNC) < 0)
+		return false;
+	/* "none voluntary (full) lazy": the current model in parentheses. */
+	f = fopen("/sys/kernel/debug/sched/preempt", "re");
+	if (f) {
+		if (!fgets(model, sizeof(model), f))
+			model[0] = '\0';
+		fclose(f);
+	}
+	preempts = !strstr(model, "(none)") && !strstr(model, "(voluntary)");
+	return preempts;
+}
+
+/*
+ * Do programs of `kind` need twins (bpf/twin.bpf.h): can a run of one be
+ * preempted mid-run, the kernel then skipping that program's runs on its
+ * CPU until it resumes? fentry/fexit wherever the kernel preempts;
+ * tracepoints where it does and calls their programs preemptible, from 7.0
+ * (SRCU-fast). kprobe programs run with preemption disabled.
+ */
+static bool twins_wanted(enum zt_hook_kind kind)
+{
+	struct utsname u;
+	int major = 0;
+
+	if (kind != ZT_HOOK_FENTRY && kind != ZT_HOOK_TP_BTF)
+		return false;
+	if (!kernel_preempts())
+		return false;
+	if (kind == ZT_HOOK_TP_BTF && !getenv("ZTRACE_PREEMPTIBLE") &&
+	    (uname(&u) || sscanf(u.release, "%d", &major) != 1 || major < 7))
+		return false;
+	return true;
+}
+
+/* `twins`: the chosen implementation's twins are loaded too. */
+static void set_autoload(struct bpf_object *obj, const struct zt_hook_impl *im, bool on, bool twins)
 {
 	for (int i = 0; i < ZT_HOOK_PROGS && im->progs[i]; i++) {
 		struct bpf_program *p = bpf_object__find_program_by_name(obj, im->progs[i]);
+		char twin[64];
 
 		if (p)
 			bpf_program__set_autoload(p, on);
+		snprintf(twin, sizeof(twin), "%s_twin", im->progs[i]);
+		p = bpf_object__find_program_by_name(obj, twin);
+		if (p)
+			bpf_program__set_autoload(p, on && twins);
 	}
 }
 
@@ -304,7 +373,11 @@ int zt_hooks_select(struct bpf_object *obj, enum zt_hook_mode mode, char *desc, 
 
 	memset(chosen_kinds, 0, sizeof(chosen_kinds));
 	memset(chosen_logical, 0, sizeof(chosen_logical));
+	twins_chosen = false;
+	preempts = -1;
 	ret = select_hooks(obj, mode, desc, descsz, err, errsz);
+	/* Whatever the hooks: uprobe programs are preemptible too. */
+	kernel_preempts();
 
 	btf__free(vmlinux_btf);
 	vmlinux_btf = NULL;
@@ -331,10 +404,10 @@ static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *de
 
 	desc[0] = '\0';
 	for (int i = 0; i < n; i++)
-		set_autoload(obj, &impls[i], false);
+		set_autoload(obj, &impls[i], false, false);
 	for (unsigned l = 0; l < sizeof(logical_hooks) / sizeof(logical_hooks[0]); l++) {
 		const struct zt_hook_impl *best = NULL;
-		bool sched = !strcmp(logical_hooks[l], "sched");
+		bool sched = !strcmp(logical_hooks[l], "sched"), twins;
 
 		if (sched && !sched_wanted) {
 			off += snprintf(desc + off, descsz - off, " sched=off");
@@ -387,13 +460,15 @@ static int select_hooks(struct bpf_object *obj, enum zt_hook_mode mode, char *de
 					 mode == ZT_MODE_AUTO ? "" : " (try --hooks auto)");
 			return -ENOTSUP;
 		}
-		set_autoload(obj, best, true);
+		twins = !sched && twins_wanted(best->kind);
+		set_autoload(obj, best, true, twins);
+		twins_chosen |= twins;
 		chosen_kinds[best->kind] = true;
 		chosen_logical[l] = true;
 		if (!strcmp(logical_hooks[l], "io"))
 			io_kind = best->kind;
-		off += snprintf(desc + off, descsz - off, "%s%s=%s", off ? " " : "",
-				logical_hooks[l], kind_names[best->kind]);
+		off += snprintf(desc + off, descsz - off, "%s%s=%s%s", off ? " " : "",
+				logical_hooks[l], kind_names[best->kind], twins ? "+twin" : "");
 		if (off >= descsz)
 			off = descsz - 1;
 	}
@@ -433,6 +508,16 @@ bool zt_hooks_have(const char *name)
 bool zt_hooks_chosen(enum zt_hook_kind kind)
 {
 	return kind < ZT_HOOK_KINDS && chosen_kinds[kind];
+}
+
+bool zt_hooks_twins(void)
+{
+	return twins_chosen;
+}
+
+bool zt_hooks_preemptible(void)
+{
+	return preempts > 0;
 }
 
 bool zt_hooks_need_tracefs(void)

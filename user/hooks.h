@@ -59,6 +59,14 @@ bool zt_hooks_have(const char *name);
 /* True when the last selection chose `kind` for some hook. */
 bool zt_hooks_chosen(enum zt_hook_kind kind);
 
+/* True when the last selection loads twin programs (bpf/twin.bpf.h):
+ * this kernel can preempt the chosen hooks' programs mid-run. */
+bool zt_hooks_twins(void);
+
+/* True when the last selection found this kernel preempting our programs
+ * mid-run (the scratch claims must then be atomic: bpf/maps.bpf.h). */
+bool zt_hooks_preemptible(void);
+
 /* True when a chosen hook kind needs tracefs mounted (classic tracepoints). */
 bool zt_hooks_need_tracefs(void);
 

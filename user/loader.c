@@ -127,6 +127,8 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 		goto fail;
 	}
 	b->skel->rodata->zt_sched_on = zt_hooks_have("sched");
+	b->skel->rodata->zt_twins_on = zt_hooks_twins();
+	b->skel->rodata->zt_preemptible = zt_hooks_preemptible();
 	/* kprobe programs have no socket storage: state in a hash for all. */
 	b->skel->rodata->zt_sock_in_hash = zt_hooks_chosen(ZT_HOOK_KPROBE) || t->compat;
 	if (zt_hooks_need_tracefs() && (ret = zt_tracefs_ensure()))
@@ -184,22 +186,43 @@ int zt_bpf_counters(const struct zt_bpf *b, uint64_t out[ZT_CNT_MAX])
 	return 0;
 }
 
-uint64_t zt_bpf_prog_skipped(const struct zt_bpf *b)
+int zt_bpf_prog_skips(const struct zt_bpf *b, struct zt_prog_skip *out, int max)
 {
 	struct bpf_program *p;
-	uint64_t n = 0;
+	int n = 0;
 
 	bpf_object__for_each_program(p, b->skel->obj) {
 		struct bpf_prog_info info;
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(p);
+		const char *name = bpf_program__name(p);
+		size_t nl = strlen(name);
 
 		memset(&info, 0, sizeof(info));
 		/* Kernels before 5.12 have no such count: 0 there. */
-		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-			n += info.recursion_misses;
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) || !info.recursion_misses)
+			continue;
+		if (n == max)
+			break;
+		out[n].name = name;
+		out[n].runs = info.recursion_misses;
+		out[n].twin = nl > 5 && !strcmp(name + nl - 5, "_twin");
+		n++;
 	}
 	return n;
+}
+
+uint64_t zt_bpf_prog_skipped(const struct zt_bpf *b, uint64_t rescued)
+{
+	struct zt_prog_skip sk[ZT_PROG_SKIPS_MAX];
+	int n = zt_bpf_prog_skips(b, sk, ZT_PROG_SKIPS_MAX);
+	uint64_t sum = 0;
+
+	/* A twin's own skips lose nothing its primary did not. */
+	for (int i = 0; i < n; i++)
+		if (!sk[i].twin)
+			sum += sk[i].runs;
+	return sum > rescued ? sum - rescued : 0;
 }
 
 void zt_bpf_destroy(struct zt_bpf *b)

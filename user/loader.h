@@ -43,14 +43,24 @@ struct bpf_object *zt_bpf_object(const struct zt_bpf *b);
 /* Sums the per-CPU counters into out[ZT_CNT_MAX]. */
 int zt_bpf_counters(const struct zt_bpf *b, uint64_t out[ZT_CNT_MAX]);
 /*
- * Runs of our programs the kernel skipped: it never runs a program on a CPU
- * where the same program is already running. Where programs can be
- * preempted (tracepoints under SRCU-fast since 7.0, fentry on PREEMPT_LAZY
- * and PREEMPT_FULL kernels), a program preempted mid-run makes the next
- * task on that CPU to reach its hook lose the message. Summed over every
- * loaded program (bpf_prog_info.recursion_misses, 5.12+).
+ * Messages lost to runs of our programs the kernel skipped: it never runs a
+ * program on a CPU where a run of the same program is under way, and where
+ * programs can be preempted (bpf/twin.bpf.h) a run preempted mid-record
+ * makes the next task on that CPU to reach its hook lose its message. The
+ * primaries' skips (bpf_prog_info.recursion_misses, 5.12+) less those the
+ * twins took up (`rescued`, ZT_CNT_RESCUED).
  */
-uint64_t zt_bpf_prog_skipped(const struct zt_bpf *b);
+uint64_t zt_bpf_prog_skipped(const struct zt_bpf *b, uint64_t rescued);
+
+/* Programs with skipped runs, for the exit summary: which hooks lost. */
+struct zt_prog_skip {
+	const char *name; /* the program's, in the BPF object */
+	uint64_t runs;
+	bool twin;        /* a twin (bpf/twin.bpf.h) */
+};
+#define ZT_PROG_SKIPS_MAX 64
+/* Fills out[] (max entries); returns how many. */
+int zt_bpf_prog_skips(const struct zt_bpf *b, struct zt_prog_skip *out, int max);
 void zt_bpf_destroy(struct zt_bpf *b);
 
 #endif
