@@ -41,13 +41,21 @@ struct drop_counts {
 	uint64_t prog_skipped;
 };
 
-static void read_drops(struct zt_run *r, struct drop_counts *d)
+/* `fresh`: ask the kernel for the programs' skipped runs now (the exit
+ * summary), else at most once a second. */
+static void read_drops(struct zt_run *r, struct drop_counts *d, bool fresh)
 {
+	double t = now_s();
+
 	if (zt_bpf_counters(r->bpf, d->k))
 		memset(d->k, 0, sizeof(d->k));
 	d->u = zt_tracer_stats(r->tracer);
 	d->output_errors = r->out->write_errors;
-	d->prog_skipped = zt_bpf_prog_skipped(r->bpf, d->k[ZT_CNT_RESCUED]);
+	if (fresh || t - r->prog_skips_at >= 1.0) {
+		r->prog_skips = zt_bpf_prog_skipped(r->bpf, d->k[ZT_CNT_RESCUED]);
+		r->prog_skips_at = t;
+	}
+	d->prog_skipped = r->prog_skips;
 }
 
 /* One counter summed over the protocols after HTTP/1. */
@@ -151,7 +159,7 @@ int zt_drain_run(struct zt_run *r)
 			char buf[512];
 			uint64_t total;
 
-			read_drops(r, &d);
+			read_drops(r, &d, false);
 			format_drops(&d, buf, sizeof(buf), &total);
 			if (total != last_total)
 				fprintf(stderr, "ztrace: status: spans=%" PRIu64 " drops: %s\n",
@@ -220,7 +228,7 @@ void zt_drain_summary(struct zt_run *r)
 	const struct zt_link_stats *l = zt_tracer_link_stats(r->tracer);
 	int off;
 
-	read_drops(r, &d);
+	read_drops(r, &d, true);
 	format_drops(&d, buf, sizeof(buf), &total);
 	/* Linking: how parents were found, or why not (trace/link.h). */
 	off = snprintf(pbuf, 512,
@@ -257,7 +265,7 @@ int zt_drain_drops(struct zt_run *r, const char **names, uint64_t *values, int m
 	struct drop drops[NDROPS];
 	int n = max < NDROPS ? max : NDROPS;
 
-	read_drops(r, &d);
+	read_drops(r, &d, false);
 	list_drops(&d, drops);
 	for (int i = 0; i < n; i++) {
 		names[i] = drops[i].name;

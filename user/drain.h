@@ -5,6 +5,7 @@
 #define ZT_DRAIN_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "loader.h"
 #include "outbuf.h"
@@ -22,6 +23,11 @@ struct zt_run {
 	void (*on_poll)(void *ctx); /* after every poll, may be NULL */
 	void *poll_ctx;
 	const struct zt_tls_stats *tls; /* NULL when TLS probing is off */
+	/* The programs' skipped runs (a syscall per program to ask), asked
+	 * at most once a second while running: /metrics reads the drops on
+	 * every poll. */
+	uint64_t prog_skips;
+	double prog_skips_at;
 };
 
 /* Returns 0 on a clean stop, -errno if the ring buffer failed. */
