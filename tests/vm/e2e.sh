@@ -13,8 +13,9 @@
 # HTTPS saying "tls": true, with the same fields in every mode (all but
 # times, ids and ports) and real durations; and, where the kernel has a UDP
 # hook, DNS: busybox nslookup's A and AAAA to dnsmasq in pong, as 2 client
-# and 2 server spans (NOERROR, REFUSED). Then "busy": nginx and two curls
-# on one CPU, where every wrong or missing span must come with a counted loss.
+# and 2 server spans (NOERROR, REFUSED). Then "busy" and "busy-tp": nginx
+# and two curls on one CPU, where every wrong or missing span must come with
+# a counted loss.
 # Exit status: the number of modes that failed.
 
 ZT=/tests/ztrace
@@ -264,7 +265,7 @@ done
 # kernel skips a program's run on a CPU where a preempted run of it is
 # still going: the twin programs take those messages up (bpf/twin.bpf.h).
 # Whatever happens, no span may be wrong or missing unless ztrace counted a
-# loss (its summary's drops). Cells "busy" (--hooks auto) and "busy-tp"
+# loss (its summary's drops), at most two per loss. Cells "busy" (--hooks auto) and "busy-tp"
 # (--hooks tracepoint, where the kernel has the socket tracepoints).
 busy() {
 	cell=$1 out=$W/spans.$1 err=$W/err.$1
@@ -309,7 +310,11 @@ busy() {
 	cli=$(grep '"kind":"client"' $out | grep -c '"target":"/index.html","status":200,')
 	lost=$(sed -n 's/.*drops: \(.*\) quality:.*/\1/p' $err | tr ' ' '\n' | awk -F= '{n += $2} END {print n + 0}')
 	detail="requests=$logged server=$srv client=$cli lost=$lost $(skipped) hooks=$hooks"
-	if [ $rc = 0 ] && [ "$logged" = 300 ] && { [ "$srv" = 300 ] && [ "$cli" = 300 ] || [ "$lost" -gt 0 ]; }; then
+	# A lost message spoils a span or two (its own, or its request's
+	# and its response's): at most two wrong spans per counted loss.
+	wrong=$((600 - srv - cli))
+	if [ $rc = 0 ] && [ "$logged" = 300 ] && [ "$srv" -le 300 ] && [ "$cli" -le 300 ] &&
+		[ $wrong -le $((2 * lost)) ]; then
 		matrix "$cell pass $detail"
 		grep '^ztrace: skipped' $err
 	else
