@@ -81,12 +81,13 @@ static __always_inline bool zt_emit_record(const struct zt_emit *m, struct zt_ub
 	return true;
 }
 
-/* `ub`: where the bytes are, or NULL when they are not in user memory.
+/* `ub`: where the bytes are, or NULL when they are not in user memory;
+ * `atomic`: the calling program can be preempted (zt_scratch_claim).
  * Returns whether the record went out; one that could not have a slot of
  * this CPU's scratch (see zt_cpu_busy) is lost and counted. */
-static __always_inline bool zt_emit_data(const struct zt_emit *m, struct zt_ubuf *ub)
+static __always_inline bool zt_emit_data(const struct zt_emit *m, struct zt_ubuf *ub, bool atomic)
 {
-	__u32 slot, *busy = zt_scratch_claim(ZT_SCRATCH_REC, &slot);
+	__u32 slot, *busy = zt_scratch_claim(ZT_SCRATCH_REC, &slot, atomic);
 	bool sent;
 
 	if (!busy) {
@@ -94,7 +95,7 @@ static __always_inline bool zt_emit_data(const struct zt_emit *m, struct zt_ubuf
 		return false;
 	}
 	sent = zt_emit_record(m, ub, slot);
-	zt_scratch_release(busy);
+	zt_scratch_release(busy, atomic);
 	return sent;
 }
 

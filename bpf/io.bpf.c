@@ -266,7 +266,7 @@ static __always_inline void zt_io_record(struct sock *sk, int ret, __u8 dir, boo
 		m.retrans = BPF_CORE_READ(tp, total_retrans);
 		m.flags |= ZT_DF_TCPINFO;
 	}
-	if (zt_emit_data(&m, have_buf ? &x->ub : NULL))
+	if (zt_emit_data(&m, have_buf ? &x->ub : NULL, zt_preemptible))
 		st->comm_tid = (__u32)pid_tgid;
 }
 
@@ -304,7 +304,7 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 	}
 	/* From here on a slot of this CPU's scratch is ours, or the record
 	 * is lost and counted (see zt_cpu_busy). */
-	busy = zt_scratch_claim(ZT_SCRATCH_IO, &slot);
+	busy = zt_scratch_claim(ZT_SCRATCH_IO, &slot, zt_preemptible);
 	if (!busy) {
 		struct zt_sock *st = zt_sock_state(sk, false);
 
@@ -316,7 +316,7 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 		return 0;
 	}
 	zt_io_record(sk, ret, dir, btf, task, ipproto, cgid, pid_tgid, op, slot);
-	zt_scratch_release(busy);
+	zt_scratch_release(busy, zt_preemptible);
 	return 0;
 }
 

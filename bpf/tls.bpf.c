@@ -44,7 +44,7 @@ static __always_inline int zt_tls_write_entry(void *ssl, const void *buf, __u64 
 	/* Bound already: out now, the socket hook has nothing to add. */
 	tc = bpf_map_lookup_elem(&zt_tls_conns, &key);
 	if (tc)
-		zt_tls_write(tc, op, tc->cipher_out, cgid, pid_tgid);
+		zt_tls_write(tc, op, tc->cipher_out, cgid, pid_tgid, zt_uprobe_preemptible);
 	return 0;
 }
 
@@ -97,7 +97,7 @@ static __always_inline int zt_tls_read_return(long ret, bool ex)
 		zt_count(ZT_CNT_TLS_UNBOUND);
 		return 0;
 	}
-	zt_tls_emit(tc, buf, n, ZT_DIR_IN, cgid, pid_tgid);
+	zt_tls_emit(tc, buf, n, ZT_DIR_IN, cgid, pid_tgid, zt_uprobe_preemptible);
 	return 0;
 }
 

@@ -139,9 +139,10 @@ static __always_inline __u64 zt_tls_write_end(__u64 cipher_at, __u32 num)
 	return cipher_at + num + 21 * ((num + 16383) >> 14);
 }
 
-/* Plaintext out under the socket's connection. */
+/* Plaintext out under the socket's connection. `atomic`: the caller can be
+ * preempted (a uprobe, or a socket hook where those are: zt_scratch_claim). */
 static __always_inline void zt_tls_emit(struct zt_tls_conn *tc, __u64 buf, __u32 len, __u8 dir,
-					__u64 cgid, __u64 pid_tgid)
+					__u64 cgid, __u64 pid_tgid, bool atomic)
 {
 	struct zt_ubuf ub = { .base = buf };
 	struct zt_emit m = {
@@ -156,12 +157,12 @@ static __always_inline void zt_tls_emit(struct zt_tls_conn *tc, __u64 buf, __u32
 
 	m.offset = tc->bytes[dir & 1];
 	tc->bytes[dir & 1] += len;
-	zt_emit_data(&m, buf ? &ub : NULL);
+	zt_emit_data(&m, buf ? &ub : NULL, atomic);
 }
 
 /* A write call's plaintext, unless it is the retry of one already sent. */
 static __always_inline void zt_tls_write(struct zt_tls_conn *tc, struct zt_tls_op *op,
-					 __u64 cipher_at, __u64 cgid, __u64 pid_tgid)
+					 __u64 cipher_at, __u64 cgid, __u64 pid_tgid, bool atomic)
 {
 	op->emitted = 1;
 	if (tc->wr_buf == op->buf && tc->wr_num == op->num && cipher_at < tc->wr_need)
@@ -169,7 +170,7 @@ static __always_inline void zt_tls_write(struct zt_tls_conn *tc, struct zt_tls_o
 	tc->wr_buf = op->buf;
 	tc->wr_num = op->num;
 	tc->wr_need = zt_tls_write_end(cipher_at, op->num);
-	zt_tls_emit(tc, op->buf, op->num, ZT_DIR_OUT, cgid, pid_tgid);
+	zt_tls_emit(tc, op->buf, op->num, ZT_DIR_OUT, cgid, pid_tgid, atomic);
 }
 
 /*
@@ -200,7 +201,7 @@ static __always_inline bool zt_tls_on_io(struct zt_tls_op *op, struct zt_sock *s
 		st->tls = 1;
 	}
 	if (op->dir == ZT_DIR_OUT && !op->emitted)
-		zt_tls_write(tc, op, sent_before, cgid, pid_tgid);
+		zt_tls_write(tc, op, sent_before, cgid, pid_tgid, zt_preemptible);
 	tc->cipher_out = st->bytes[ZT_DIR_OUT];
 	return true;
 }

@@ -97,6 +97,9 @@ static __always_inline bool zt_run_taken(__u32 id)
 		return (call);                   \
 	}
 
+/* A twin is named by its primary's name and "_twin" (ZT_TWIN_SUFFIX in
+ * user/hooks.h, which finds it by that name). */
+
 /* tp_btf: the primary attached first, so it runs first. */
 #define ZT_TWINS_TP(sec, name, id, call, ...)                             \
 	SEC(sec) int BPF_PROG(name, __VA_ARGS__) ZT_PRIMARY_BODY(id, call) \

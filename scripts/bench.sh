@@ -34,6 +34,11 @@
 # BENCH_SECONDS (per round, 5), BENCH_CONNS (wrk connections, 16),
 # BENCH_RATE (fixed-rate requests/s, 10000), BENCH_PARTS (default
 # "plain fixed tls": which parts run).
+#
+# BENCH_PARTS=ab BENCH_AB="OLD-BINARY NEW-BINARY": only the programs' run
+# time of two builds, rounds interleaved (A B B A ...) under
+# kernel.bpf_stats_enabled, a line per round: how a change to the BPF side
+# is judged, where the cgroups' CPU moves by more than the change.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -71,7 +76,7 @@ run_round() {
 	shift
 	case ${side#*_} in
 	fentry | kprobe | tracepoint) ztrace_bg "$out" "$out.err" --json --hooks "${side#*_}" ;;
-	json | bpfstat) ztrace_bg "$out" "$out.err" --json ;;
+	json | bpfstat | ab*) ztrace_bg "$out" "$out.err" --json ;;
 	nosched) ztrace_bg "$out" "$out.err" --json --no-sched ;;
 	proc) ztrace_bg "$out" "$out.err" --json --tls-attach process ;;
 	text) ztrace_bg /dev/null "$out.err" ;;
@@ -82,7 +87,7 @@ run_round() {
 	s0=$(cg_usec pong)
 	c0=$(cg_usec ping)
 	[ -z "$zpid" ] || t0=$(proc_cpu_ticks "$zpid")
-	[ "$side" != bpfstat ] || sysctl -q kernel.bpf_stats_enabled=1
+	[[ $side != bpfstat && $side != ab* ]] || sysctl -q kernel.bpf_stats_enabled=1
 	if [[ $side == fixed_* ]]; then
 		[[ $RUN_URL =~ ^http://([0-9.]+):([0-9]+)(/.*)$ ]] || fail "pace: not an http URL: $RUN_URL"
 		# shellcheck disable=SC2086 # PACE is a command with its taskset
@@ -94,7 +99,7 @@ run_round() {
 	fi
 	sleep 0.3 # the last responses reach the log and the ring buffer
 	req1=$(nginx_log_count "$RUN_LOG")
-	if [ "$side" = bpfstat ]; then
+	if [[ $side == bpfstat || $side == ab* ]]; then
 		bpftool -j prog show >"$ZT_TMP/progs.json"
 		sysctl -q kernel.bpf_stats_enabled=0
 		BPFSTAT=$(bpf_stat_line "$ZT_TMP/progs.json" $((req1 - req0)))
@@ -184,6 +189,10 @@ bench_main() {
 	RUN_LOG=$PONG_LOG
 	# Warm up nginx, the page cache and the veths.
 	ct_exec ping wrk -t 1 -c "$CONNS" -d 1s "$RUN_URL" >/dev/null 2>&1 || true
+	if [[ $PARTS == *" ab "* ]]; then
+		bench_ab
+		return
+	fi
 	# Each hook kind this kernel offers gets json rounds of its own, against
 	# the same off rounds.
 	MODES=()
@@ -221,6 +230,27 @@ bench_main() {
 	if [[ $PARTS == *" tls "* ]]; then bench_tls; fi
 	report | tee "$REPORT"
 	echo "bench: table written to ${REPORT#"$ROOT"/}" >&2
+}
+
+# Two builds' programs, A B B A ...: a line per round, and the sums.
+bench_ab() {
+	local bins r i order
+	read -r -a bins <<<"${BENCH_AB:-}"
+	[ "${#bins[@]}" -eq 2 ] || fail "BENCH_AB must name two ztrace binaries"
+	for ((r = 0; r < ROUNDS; r++)); do
+		if ((r % 2 == 0)); then order=(0 1); else order=(1 0); fi
+		for i in "${order[@]}"; do
+			ZTRACE=$(realpath "${bins[$i]}")
+			run_round "ab$i" --latency
+			printf 'ab: %s: %s\n' "${bins[$i]}" "$BPFSTAT" | tee -a "$ZT_TMP/ab.txt"
+		done
+	done
+	printf '\nab summary (ns/request by round):\n'
+	for i in 0 1; do
+		printf '%s:' "${bins[$i]}"
+		grep -F "ab: ${bins[$i]}: " "$ZT_TMP/ab.txt" | sed 's/.*: \([0-9]*\) ns\/request.*/ \1/' | tr -d '\n'
+		printf '\n'
+	done
 }
 
 # pin_nginx CPUS: pong's nginx workers onto CPUS (taskset's list).

@@ -356,7 +356,7 @@ static void set_autoload(struct bpf_object *obj, const struct zt_hook_impl *im, 
 
 		if (p)
 			bpf_program__set_autoload(p, on);
-		snprintf(twin, sizeof(twin), "%s_twin", im->progs[i]);
+		snprintf(twin, sizeof(twin), "%s" ZT_TWIN_SUFFIX, im->progs[i]);
 		p = bpf_object__find_program_by_name(obj, twin);
 		if (p)
 			bpf_program__set_autoload(p, on && twins);

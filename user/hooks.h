@@ -60,11 +60,16 @@ bool zt_hooks_have(const char *name);
 bool zt_hooks_chosen(enum zt_hook_kind kind);
 
 /* True when the last selection loads twin programs (bpf/twin.bpf.h):
- * this kernel can preempt the chosen hooks' programs mid-run. */
+ * this kernel can preempt the chosen socket hooks' programs mid-run (their
+ * scratch claims must then be atomic too: bpf/maps.bpf.h). */
 bool zt_hooks_twins(void);
 
-/* True when the last selection found this kernel preempting our programs
- * mid-run (the scratch claims must then be atomic: bpf/maps.bpf.h). */
+/* A twin program's name: its primary's with this suffix. */
+#define ZT_TWIN_SUFFIX "_twin"
+
+/* True when the last selection found this kernel preempting kernel code,
+ * uprobe programs included, mid-run (whatever the socket hooks chosen:
+ * their kind may run with preemption off). */
 bool zt_hooks_preemptible(void);
 
 /* True when a chosen hook kind needs tracefs mounted (classic tracepoints). */

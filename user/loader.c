@@ -128,7 +128,8 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 	}
 	b->skel->rodata->zt_sched_on = zt_hooks_have("sched");
 	b->skel->rodata->zt_twins_on = zt_hooks_twins();
-	b->skel->rodata->zt_preemptible = zt_hooks_preemptible();
+	b->skel->rodata->zt_preemptible = zt_hooks_twins();
+	b->skel->rodata->zt_uprobe_preemptible = zt_hooks_preemptible();
 	/* kprobe programs have no socket storage: state in a hash for all. */
 	b->skel->rodata->zt_sock_in_hash = zt_hooks_chosen(ZT_HOOK_KPROBE) || t->compat;
 	if (zt_hooks_need_tracefs() && (ret = zt_tracefs_ensure()))
@@ -206,7 +207,8 @@ int zt_bpf_prog_skips(const struct zt_bpf *b, struct zt_prog_skip *out, int max)
 			break;
 		out[n].name = name;
 		out[n].runs = info.recursion_misses;
-		out[n].twin = nl > 5 && !strcmp(name + nl - 5, "_twin");
+		out[n].twin = nl > strlen(ZT_TWIN_SUFFIX) &&
+			      !strcmp(name + nl - strlen(ZT_TWIN_SUFFIX), ZT_TWIN_SUFFIX);
 		n++;
 	}
 	return n;
