@@ -39,6 +39,7 @@
 # time of two builds, rounds interleaved (A B B A ...) under
 # kernel.bpf_stats_enabled, a line per round: how a change to the BPF side
 # is judged, where the cgroups' CPU moves by more than the change.
+# BENCH_PARTS="ab tls": the same over HTTPS (the TLS rounds' nginx).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -190,6 +191,7 @@ bench_main() {
 	# Warm up nginx, the page cache and the veths.
 	ct_exec ping wrk -t 1 -c "$CONNS" -d 1s "$RUN_URL" >/dev/null 2>&1 || true
 	if [[ $PARTS == *" ab "* ]]; then
+		[[ $PARTS != *" tls "* ]] || tls_setup
 		bench_ab
 		return
 	fi
@@ -261,13 +263,18 @@ pin_nginx() {
 	done
 }
 
-bench_tls() {
-	local r s order
+# A second nginx in pong serving 1 KiB over HTTPS; the rounds' URL and log.
+tls_setup() {
 	NGINX_TLS=1 nginx_start pong "$ZT_NET4.2" 8443
 	head -c 1024 /dev/zero | tr '\0' 'x' >"$NGINX_DIR/www/1k"
 	RUN_URL=https://$ZT_NET4.2:8443/1k
 	RUN_LOG=$NGINX_LOG
 	ct_exec ping wrk -t 1 -c "$CONNS" -d 1s "$RUN_URL" >/dev/null 2>&1 || true
+}
+
+bench_tls() {
+	local r s order
+	tls_setup
 	for ((r = 0; r < ROUNDS; r++)); do
 		if ((r % 2 == 0)); then order=(tls_off tls_json tls_proc); else order=(tls_proc tls_json tls_off); fi
 		for s in "${order[@]}"; do run_round "$s" --latency; done
