@@ -298,7 +298,7 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 	if (ipproto == ZT_IPPROTO_TCP) {
 		/* Inside a TLS call even a failed send (EAGAIN) ties the SSL
 		 * object to its socket; otherwise failures carry nothing. */
-		op = zt_tls_op_current();
+		op = zt_tls_op_current(task);
 		if (ret <= 0 && !op)
 			return 0;
 	}

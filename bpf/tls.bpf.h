@@ -69,8 +69,9 @@ const volatile bool zt_tls_on __weak = false;
  */
 volatile __u32 zt_tls_seen __weak = 0;
 
-/* The current thread's slot (ssl 0: no call), made when `create`. */
-static __always_inline struct zt_tls_op *zt_tls_op_slot(bool create)
+/* The current thread's slot (ssl 0: no call), made when `create`. `task`:
+ * the current task from zt_current_task(), or NULL. */
+static __always_inline struct zt_tls_op *zt_tls_op_slot(bool create, struct task_struct *task)
 {
 	struct zt_tls_op *op, none = {};
 	__u64 id;
@@ -79,8 +80,8 @@ static __always_inline struct zt_tls_op *zt_tls_op_slot(bool create)
 		zt_tls_seen = 1;
 
 	if (!zt_tls_ops_in_hash)
-		return bpf_task_storage_get(&zt_tls_ops, bpf_get_current_task_btf(), NULL,
-					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+		return bpf_task_storage_get(&zt_tls_ops, task ? task : bpf_get_current_task_btf(),
+					    NULL, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 	id = bpf_get_current_pid_tgid();
 	op = bpf_map_lookup_elem(&zt_tls_ops_hash, &id);
 	if (op || !create)
@@ -89,14 +90,15 @@ static __always_inline struct zt_tls_op *zt_tls_op_slot(bool create)
 	return bpf_map_lookup_elem(&zt_tls_ops_hash, &id);
 }
 
-/* The current thread's call in progress, or NULL. */
-static __always_inline struct zt_tls_op *zt_tls_op_current(void)
+/* The current thread's call in progress, or NULL. `task`: as for
+ * zt_tls_op_slot. */
+static __always_inline struct zt_tls_op *zt_tls_op_current(struct task_struct *task)
 {
 	struct zt_tls_op *op;
 
 	if (!zt_tls_on || !zt_tls_seen)
 		return NULL;
-	op = zt_tls_op_slot(false);
+	op = zt_tls_op_slot(false, task);
 	return op && op->ssl ? op : NULL;
 }
 
