@@ -30,6 +30,9 @@ int BPF_PROG(zt_tp_btf_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 	struct zt_cgroup_event *e;
 	long n;
 
+	/* Any hierarchy's: cached verdicts by address are not trusted after
+	 * it (zt_cgroup_gen), whichever the new cgroup's memory was. */
+	__sync_fetch_and_add(&zt_cgroup_gen, 1);
 	if (!zt_cgroup_ours(cgrp))
 		return 0;
 	e = bpf_ringbuf_reserve(&zt_events, sizeof(*e), 0);

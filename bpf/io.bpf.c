@@ -286,7 +286,7 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 	if (!ipproto)
 		return 0;
 	task = zt_current_task(btf);
-	if (!zt_current_task_cgroup_traced(task, &cgid))
+	if (!zt_current_task_cgroup_traced(task, &cgid, zt_preemptible))
 		return 0;
 
 	pid_tgid = zt_current_pid_tgid(task);

@@ -104,6 +104,13 @@ struct zt_verdict_last {
 	 * leaves an id paired with another id's verdict. */
 	__u64 traced1;
 	__u64 skipped1;
+	/* The same by the cgroup's address, for programs that are never
+	 * preempted (three words an entry: see zt_cgroup_gen). */
+	struct zt_verdict_by_addr {
+		__u64 cgrp; /* struct cgroup address, 0: none */
+		__u64 gen;  /* zt_cgroup_gen when it was judged */
+		__u64 id;
+	} traced, skipped;
 };
 
 struct {

@@ -32,7 +32,7 @@ static __always_inline struct task_struct *zt_tls_task(void)
 
 static __always_inline bool zt_tls_traced(struct task_struct *task, __u64 *cgid, __u64 *pid_tgid)
 {
-	if (!zt_current_task_cgroup_traced(task, cgid))
+	if (!zt_current_task_cgroup_traced(task, cgid, zt_uprobe_preemptible))
 		return false;
 	*pid_tgid = zt_current_pid_tgid(task);
 	return (*pid_tgid >> 32) != zt_self_tgid;

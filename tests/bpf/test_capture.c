@@ -25,6 +25,7 @@
 #include "cgroup.h"
 #include "check.h"
 #include "loader.h"
+#include "ztrace.skel.h"
 
 #define MAX_RECS 256
 
@@ -296,6 +297,126 @@ out:
 	close(s);
 }
 
+/* zt_verdict_last's value (bpf/maps.bpf.h), per CPU. */
+struct verdict_last {
+	uint64_t traced1, skipped1;
+	struct {
+		uint64_t cgrp, gen, id;
+	} traced, skipped;
+};
+
+/* Sets every CPU's verdicts: by address, `traced` for cgroup address cgrp
+ * in generation gen, as the id `fake`; by id, traced1; none skipped. */
+static int forge_verdicts(struct bpf_map *m, uint64_t cgrp, uint64_t gen, uint64_t fake,
+			  uint64_t traced1)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct verdict_last v[256];
+	__u32 zero = 0;
+
+	if (ncpu <= 0 || ncpu > 256)
+		return -1;
+	memset(v, 0, sizeof(v));
+	for (int c = 0; c < ncpu; c++) {
+		v[c].traced.cgrp = cgrp;
+		v[c].traced.gen = gen;
+		v[c].traced.id = fake;
+		v[c].traced1 = traced1;
+	}
+	return bpf_map__update_elem(m, &zero, sizeof(zero), v, ncpu * sizeof(v[0]), 0);
+}
+
+/* The cgroup id the record of one message written now carries. */
+static uint64_t cgroup_of_next(struct ring_buffer *rb, int lfd, const struct sockaddr_in *addr,
+			       const char *msg)
+{
+	struct sockaddr_in me;
+	socklen_t alen = sizeof(me);
+	uint64_t cg = 0;
+	char buf[64];
+	struct rec *out[2];
+	int c = socket(AF_INET, SOCK_STREAM, 0), s;
+
+	if (connect(c, (const struct sockaddr *)addr, sizeof(*addr)))
+		return 0;
+	s = accept(lfd, NULL, NULL);
+	getsockname(c, (struct sockaddr *)&me, &alen);
+	if (write(c, msg, strlen(msg)) != (ssize_t)strlen(msg) || read(s, buf, sizeof(buf)) <= 0)
+		cg = 0;
+	usleep(50000);
+	ring_buffer__consume(rb);
+	struct rec *cr = conn_rec_by_port(ntohs(me.sin_port));
+	if (cr && data_recs(cr->conn.hdr.conn_id, ZT_DIR_OUT, out, 2) == 1)
+		cg = out[0]->data.cgroup_id;
+	close(c);
+	close(s);
+	return cg;
+}
+
+/* Does some CPU's verdict by address say cgroup address cgrp, generation
+ * gen, id `id`? */
+static bool verdict_at(struct bpf_map *m, uint64_t cgrp, uint64_t gen, uint64_t id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct verdict_last v[256];
+	__u32 zero = 0;
+
+	if (ncpu <= 0 || ncpu > 256 ||
+	    bpf_map__lookup_elem(m, &zero, sizeof(zero), v, ncpu * sizeof(v[0]), 0))
+		return false;
+	for (int c = 0; c < ncpu; c++)
+		if (v[c].traced.cgrp == cgrp && v[c].traced.gen == gen && v[c].traced.id == id)
+			return true;
+	return false;
+}
+
+/*
+ * The filter's verdicts by cgroup address (bpf/filter.bpf.h), where our
+ * programs are not preempted: the traffic so far left this cgroup's there;
+ * an entry in the current generation answers (a forged id shows in the
+ * record), and one from before a mkdir is not trusted (the real id does)
+ * and is made again, whether the verdict by id answered or not. Where
+ * programs are preempted none is kept.
+ */
+static void addr_cache_check(struct zt_bpf *bpf, struct ring_buffer *rb, int lfd,
+			     const struct sockaddr_in *addr, const char *root, uint64_t id)
+{
+	struct bpf_map *m = bpf->skel->maps.zt_verdict_last;
+	int ncpu = libbpf_num_possible_cpus();
+	struct verdict_last v[256];
+	uint64_t cgrp = 0, gen0, gen1;
+	char tmp[ZT_CGROUP_PATH_MAX + 64];
+	__u32 zero = 0;
+
+	CHECK(ncpu > 0 && ncpu <= 256);
+	if (ncpu <= 0 || ncpu > 256 ||
+	    bpf_map__lookup_elem(m, &zero, sizeof(zero), v, ncpu * sizeof(v[0]), 0))
+		return;
+	for (int c = 0; c < ncpu; c++)
+		if (v[c].traced.id == id && v[c].traced.cgrp)
+			cgrp = v[c].traced.cgrp;
+	if (bpf->skel->rodata->zt_preemptible) {
+		CHECK_EQ_INT(cgrp, 0);
+		return;
+	}
+	CHECK(cgrp != 0);
+	gen0 = bpf->skel->bss->zt_cgroup_gen;
+	CHECK_EQ_INT(forge_verdicts(m, cgrp, gen0, 424242, 0), 0);
+	CHECK_EQ_INT(cgroup_of_next(rb, lfd, addr, "cached"), 424242);
+	snprintf(tmp, sizeof(tmp), "%s/ztrace-bpftest-gen-%d", root, getpid());
+	CHECK_EQ_INT(mkdir(tmp, 0755), 0);
+	rmdir(tmp);
+	gen1 = bpf->skel->bss->zt_cgroup_gen;
+	CHECK(gen1 > gen0);
+	CHECK_EQ_INT(forge_verdicts(m, cgrp, gen0, 424242, 0), 0);
+	CHECK_EQ_INT(cgroup_of_next(rb, lfd, addr, "stale"), id);
+	CHECK(verdict_at(m, cgrp, gen1, id));
+	CHECK_EQ_INT(forge_verdicts(m, cgrp, gen0, 424242, id + 1), 0);
+	CHECK_EQ_INT(cgroup_of_next(rb, lfd, addr, "stale, by id"), id);
+	CHECK(verdict_at(m, cgrp, gen1, id));
+	CHECK_EQ_INT(forge_verdicts(m, 0, 0, 0, 0), 0);
+}
+
 int main(void)
 {
 	char root[ZT_CGROUP_PATH_MAX], dir[ZT_CGROUP_PATH_MAX + 64], procs[ZT_CGROUP_PATH_MAX + 80];
@@ -474,6 +595,7 @@ int main(void)
 		datas += recs[i].type == ZT_EV_DATA;
 	CHECK(datas >= 6);
 	slot_check(&bpf, rb, lfd, &addr);
+	addr_cache_check(&bpf, rb, lfd, &addr, root, id);
 done:
 	ring_buffer__free(rb);
 	zt_bpf_destroy(&bpf);
