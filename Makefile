@@ -25,11 +25,13 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 PARSER_LIBS := -lelf -lnghttp2 -ljson-c
 LIBS       := -lbpf -lz $(PARSER_LIBS)
 # The OTLP sender (user/export/otlp.c) posts with libcurl from its own thread;
-# only the ztrace binaries link it, the encoder is pure and in LIB_SRCS.
+# only the ztrace binaries have it, the encoder is pure and in LIB_SRCS.
 # The live views' web server (libmicrohttpd, its own thread) likewise: the
-# aggregate and the pages it serves are pure and in LIB_SRCS.
+# aggregate and the pages it serves are pure and in LIB_SRCS. Both libraries
+# are opened when an export asks for them (user/dl.h), not linked: their
+# dependencies are ~5.5 MB of resident memory.
 EXPORT_SRCS := user/export/otlp.c user/live/server.c
-EXPORT_LIBS := -lcurl -lmicrohttpd -lpthread
+EXPORT_LIBS := -lpthread
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))

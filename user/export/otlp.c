@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include "dl.h"
 #include "otlp.h"
 #include "otlp_pb.h"
 
@@ -24,6 +26,42 @@
 #define POST_TIMEOUT_MS 10000
 #define CONNECT_TIMEOUT_MS 2000
 #define CGROUP_KEEP 256 /* a longer cgroup path is cut in the exported attribute */
+
+/* libcurl, opened by the first exporter made (user/dl.h), never closed. */
+static struct {
+	CURLcode (*global_init)(long flags);
+	void (*global_cleanup)(void);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption o, ...);
+	CURLcode (*easy_perform)(CURL *c);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO i, ...);
+	void (*easy_cleanup)(CURL *c);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+} cu;
+
+static int curl_open(char *err, size_t errsz)
+{
+#define CU(f) { "curl_" #f, offsetof(__typeof__(cu), f) }
+	static const struct zt_dl_sym syms[] = {
+		CU(global_init), CU(global_cleanup), CU(easy_init),	CU(easy_setopt),
+		CU(easy_perform), CU(easy_getinfo),  CU(easy_cleanup), CU(slist_append),
+		CU(slist_free_all),
+	};
+#undef CU
+	static const char *const names[] = { "libcurl.so.4", "libcurl.so", NULL };
+	static bool open;
+	char why[256];
+
+	if (open)
+		return 0;
+	if (zt_dl_open(names, syms, sizeof(syms) / sizeof(syms[0]), &cu, why, sizeof(why))) {
+		snprintf(err, errsz, "otlp: %s", why);
+		return -ENOENT;
+	}
+	open = true;
+	return 0;
+}
 
 /* A queued span owns copies of the strings the tracer lends it. */
 struct item {
@@ -112,12 +150,12 @@ static long post(struct zt_otlp *x, long timeout_ms)
 	long code = 0;
 
 	x->retry_after_ms = -1;
-	curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS, (char *)x->buf.p);
-	curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->buf.len);
-	curl_easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-	if (curl_easy_perform(x->curl) != CURLE_OK)
+	cu.easy_setopt(x->curl, CURLOPT_POSTFIELDS, (char *)x->buf.p);
+	cu.easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->buf.len);
+	cu.easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	if (cu.easy_perform(x->curl) != CURLE_OK)
 		return 0;
-	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
+	cu.easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
 	return code;
 }
 
@@ -295,8 +333,8 @@ void zt_otlp_get_stats(struct zt_otlp *x, struct zt_otlp_stats *st)
 static void release(struct zt_otlp *x)
 {
 	if (x->curl)
-		curl_easy_cleanup(x->curl);
-	curl_slist_free_all(x->hdrs);
+		cu.easy_cleanup(x->curl);
+	cu.slist_free_all(x->hdrs);
 	free(x->q);
 	free(x->batch);
 	free(x->ptrs);
@@ -312,27 +350,27 @@ void zt_otlp_free(struct zt_otlp *x)
 	pthread_mutex_destroy(&x->mu);
 	pthread_cond_destroy(&x->cond);
 	release(x);
-	curl_global_cleanup();
+	cu.global_cleanup();
 }
 
 static bool setup_curl(struct zt_otlp *x)
 {
-	x->hdrs = curl_slist_append(NULL, x->json ? "Content-Type: application/json"
+	x->hdrs = cu.slist_append(NULL, x->json ? "Content-Type: application/json"
 						  : "Content-Type: application/x-protobuf");
-	x->curl = curl_easy_init();
+	x->curl = cu.easy_init();
 	if (!x->hdrs || !x->curl)
 		return false;
-	curl_easy_setopt(x->curl, CURLOPT_URL, x->url);
-	curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->hdrs);
-	curl_easy_setopt(x->curl, CURLOPT_USERAGENT, "ztrace/" ZT_OTLP_SCOPE_VERSION);
-	curl_easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM in a thread */
-	curl_easy_setopt(x->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(x->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(x->curl, CURLOPT_XFERINFODATA, x);
-	curl_easy_setopt(x->curl, CURLOPT_NOPROGRESS, 0L);
+	cu.easy_setopt(x->curl, CURLOPT_URL, x->url);
+	cu.easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->hdrs);
+	cu.easy_setopt(x->curl, CURLOPT_USERAGENT, "ztrace/" ZT_OTLP_SCOPE_VERSION);
+	cu.easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM in a thread */
+	cu.easy_setopt(x->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	cu.easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, discard);
+	cu.easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, on_header);
+	cu.easy_setopt(x->curl, CURLOPT_HEADERDATA, x);
+	cu.easy_setopt(x->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	cu.easy_setopt(x->curl, CURLOPT_XFERINFODATA, x);
+	cu.easy_setopt(x->curl, CURLOPT_NOPROGRESS, 0L);
 	return true;
 }
 
@@ -343,7 +381,15 @@ struct zt_otlp *zt_otlp_new(const struct zt_otlp_opts *o, char *err, size_t errs
 	sigset_t all, old;
 	int ret;
 
-	if (!x || curl_global_init(CURL_GLOBAL_DEFAULT)) {
+	if (!x) {
+		snprintf(err, errsz, "otlp: out of memory");
+		return NULL;
+	}
+	if (curl_open(err, errsz)) {
+		free(x);
+		return NULL;
+	}
+	if (cu.global_init(CURL_GLOBAL_DEFAULT)) {
 		snprintf(err, errsz, "otlp: cannot initialise libcurl");
 		free(x);
 		return NULL;
@@ -370,7 +416,7 @@ struct zt_otlp *zt_otlp_new(const struct zt_otlp_opts *o, char *err, size_t errs
 	if (!x->q || !x->batch || !x->ptrs || !x->buf.p || !setup_curl(x)) {
 		snprintf(err, errsz, "otlp: out of memory");
 		release(x);
-		curl_global_cleanup();
+		cu.global_cleanup();
 		return NULL;
 	}
 	pthread_mutex_init(&x->mu, NULL);
@@ -388,7 +434,7 @@ struct zt_otlp *zt_otlp_new(const struct zt_otlp_opts *o, char *err, size_t errs
 		pthread_mutex_destroy(&x->mu);
 		pthread_cond_destroy(&x->cond);
 		release(x);
-		curl_global_cleanup();
+		cu.global_cleanup();
 		return NULL;
 	}
 	return x;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include <microhttpd.h>
 
+#include "dl.h"
 #include "render.h"
 #include "route.h"
 #include "server.h"
@@ -24,6 +26,46 @@
 #define FRESH_WAIT_MS 250
 /* Published at least this often when nothing asks. */
 #define PUBLISH_NS 1000000000ULL
+
+/* libmicrohttpd, opened by --listen (user/dl.h), never closed. */
+static struct {
+	struct MHD_Daemon *(*start_daemon)(unsigned int flags, uint16_t port,
+					   MHD_AcceptPolicyCallback apc, void *apc_cls,
+					   MHD_AccessHandlerCallback dh, void *dh_cls, ...);
+	void (*stop_daemon)(struct MHD_Daemon *d);
+	struct MHD_Response *(*create_response_from_buffer)(size_t size, void *buffer,
+							    enum MHD_ResponseMemoryMode mode);
+	enum MHD_Result (*add_response_header)(struct MHD_Response *r, const char *header,
+					       const char *content);
+	enum MHD_Result (*queue_response)(struct MHD_Connection *c, unsigned int status,
+					  struct MHD_Response *r);
+	void (*destroy_response)(struct MHD_Response *r);
+	const char *(*lookup_connection_value)(struct MHD_Connection *c, enum MHD_ValueKind kind,
+					       const char *key);
+} mhd;
+
+static int mhd_open(char *err, size_t errsz)
+{
+#define MHD(f) { "MHD_" #f, offsetof(__typeof__(mhd), f) }
+	static const struct zt_dl_sym syms[] = {
+		MHD(start_daemon),	  MHD(stop_daemon),	 MHD(create_response_from_buffer),
+		MHD(add_response_header), MHD(queue_response),	 MHD(destroy_response),
+		MHD(lookup_connection_value),
+	};
+#undef MHD
+	static const char *const names[] = { "libmicrohttpd.so.12", "libmicrohttpd.so", NULL };
+	static bool open;
+	char why[256];
+
+	if (open)
+		return 0;
+	if (zt_dl_open(names, syms, sizeof(syms) / sizeof(syms[0]), &mhd, why, sizeof(why))) {
+		snprintf(err, errsz, "--listen: %s", why);
+		return -ENOENT;
+	}
+	open = true;
+	return 0;
+}
 
 struct zt_live {
 	struct zt_owners *owners;
@@ -186,22 +228,22 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 		if (b->oom)
 			return MHD_NO;
 	}
-	r = MHD_create_response_from_buffer(b->len, b->p, MHD_RESPMEM_MUST_FREE);
+	r = mhd.create_response_from_buffer(b->len, b->p, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		zl_buf_free(b);
 		return MHD_NO;
 	}
 	b->p = NULL; /* the response owns it */
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "Content-Security-Policy",
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	mhd.add_response_header(r, "X-Content-Type-Options", "nosniff");
+	mhd.add_response_header(r, "Content-Security-Policy",
 				"default-src 'none'; style-src 'unsafe-inline'");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	mhd.add_response_header(r, "Referrer-Policy", "no-referrer");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		mhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = mhd.queue_response(c, status, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -219,7 +261,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	/* Answered at the first call, before any body is read: a body is
 	 * never wanted (only GET and HEAD). */
-	status = zl_route(method, url, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id"),
+	status = zl_route(method, url, mhd.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id"),
 			  &page, id);
 	if (status != 200) {
 		zl_buf_printf(&b, "%d %s\n", status, status == 405 ? "only GET and HEAD" :
@@ -307,6 +349,8 @@ struct zt_live *zt_live_new(const struct zt_live_opts *o, char *err, size_t errl
 			 o->listen);
 		return NULL;
 	}
+	if (mhd_open(err, errlen))
+		return NULL;
 	l = calloc(1, sizeof(*l));
 	if (!l || !(l->agg = malloc(sizeof(*l->agg))) || !(l->pub = malloc(sizeof(*l->pub))) ||
 	    !(l->view = malloc(sizeof(*l->view)))) {
@@ -337,7 +381,7 @@ struct zt_live *zt_live_new(const struct zt_live_opts *o, char *err, size_t errl
 	/* The server's thread takes no signal: SIGINT is the main loop's. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+	l->d = mhd.start_daemon(flags, 0, NULL, NULL, on_request, l,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)ZL_LISTEN_CONNS,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ZL_LISTEN_PER_IP,
@@ -366,7 +410,7 @@ void zt_live_free(struct zt_live *l)
 	if (!l)
 		return;
 	if (l->d)
-		MHD_stop_daemon(l->d);
+		mhd.stop_daemon(l->d);
 	if (l->rb_cons)
 		munmap((void *)l->rb_cons, page);
 	if (l->rb_prod)
