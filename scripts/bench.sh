@@ -118,6 +118,10 @@ run_round() {
 		ZT_SUMMARY=$(grep '^ztrace: summary: ' "$ZB_ERR" | tail -n 1)
 		spans=$(zt_summary_get spans)
 		drops=$(zt_summary_drops)
+		# Nobody reads a round's spans: deleted at once, so that the
+		# rounds' files (~0.5 GB each) do not pile up in the page cache
+		# and on disk under the later rounds.
+		rm -f "$out"
 	fi
 	rate=$(awk '/^Requests\/sec:/ {print $2}' "$wlog")
 	add "$side.n" "$n"
