@@ -6,6 +6,7 @@
 # make demo       two demo containers, ping -> pong, traced until Ctrl-C
 # make fuzz       every parser under libFuzzer (FUZZ_SECONDS each)
 # make bench      with/without ztrace, interleaved, as ratios (root)
+# make prof       where the BPF programs' time goes: perf over the bench's worst case (root)
 # make soak       minutes at load, RSS must stay flat (root, not in CI)
 # make vmtest     the e2e test under stock Debian kernels (qemu) x hook modes x cgroup layouts
 
@@ -51,7 +52,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test unit bpftest e2e check deps demo fuzz fuzz-smoke bench soak vmtest clean vmlinux format
+.PHONY: all test unit bpftest e2e check deps demo fuzz fuzz-smoke bench prof soak vmtest clean vmlinux format
 .DELETE_ON_ERROR:
 
 all: $(OUT)/ztrace
@@ -131,6 +132,9 @@ demo: deps all
 
 bench: deps all
 	scripts/bench.sh
+
+prof: deps all
+	scripts/bpfprof.sh
 
 # Minutes at load, RSS sampled; not part of `make test`.
 soak: deps all
