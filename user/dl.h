@@ -8,6 +8,7 @@
 #ifndef ZT_DL_H
 #define ZT_DL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A function to find: its name, and where its pointer goes in the table. */
@@ -16,12 +17,19 @@ struct zt_dl_sym {
 	size_t off;
 };
 
+struct zt_dl_lib {
+	const char *const *sonames;  /* tried in order, NULL-terminated */
+	const struct zt_dl_sym *syms;
+	size_t nsyms;
+	void *table;                 /* the functions' pointers go here */
+	bool open;                   /* set by zt_dl_open */
+};
+
 /*
- * Opens the first of `sonames` (NULL-terminated) that loads, and stores the
- * address of each of `syms` at its offset in `table`. The library stays
- * open. 0, or -ENOENT with the reason in err.
+ * Opens the first of lib's sonames that loads, and stores the address of
+ * each of its functions at its offset in the table; once: the library
+ * stays open. 0, or -ENOENT with the reason in err.
  */
-int zt_dl_open(const char *const *sonames, const struct zt_dl_sym *syms, size_t n, void *table,
-	       char *err, size_t errsz);
+int zt_dl_open(struct zt_dl_lib *lib, char *err, size_t errsz);
 
 #endif

@@ -24,12 +24,19 @@ static void test_found(void)
 	struct table t = { 0 };
 	char err[256] = "";
 
-	CHECK_EQ_INT(zt_dl_open(names, syms, 2, &t, err, sizeof(err)), 0);
+	struct zt_dl_lib lib = { names, syms, 2, &t, false };
+
+	CHECK_EQ_INT(zt_dl_open(&lib, err, sizeof(err)), 0);
+	CHECK(lib.open);
 	CHECK(t.len != NULL && t.cmp != NULL);
 	if (t.len && t.cmp) {
 		CHECK_EQ_INT(t.len("four"), 4);
 		CHECK_EQ_INT(t.cmp("a", "a"), 0);
 	}
+	/* Once: a second call finds it open, whatever the table holds. */
+	t.len = NULL;
+	CHECK_EQ_INT(zt_dl_open(&lib, err, sizeof(err)), 0);
+	CHECK(t.len == NULL);
 }
 
 static void test_missing_library(void)
@@ -38,8 +45,11 @@ static void test_missing_library(void)
 	struct table t = { 0 };
 	char err[256] = "";
 
-	CHECK_EQ_INT(zt_dl_open(names, syms, 2, &t, err, sizeof(err)), -ENOENT);
+	struct zt_dl_lib lib = { names, syms, 2, &t, false };
+
+	CHECK_EQ_INT(zt_dl_open(&lib, err, sizeof(err)), -ENOENT);
 	CHECK(strstr(err, "cannot load libnot-there.so.9") != NULL);
+	CHECK(!lib.open);
 	CHECK(t.len == NULL);
 }
 
@@ -53,8 +63,11 @@ static void test_missing_function(void)
 	struct table t = { 0 };
 	char err[256] = "";
 
-	CHECK_EQ_INT(zt_dl_open(names, odd, 2, &t, err, sizeof(err)), -ENOENT);
+	struct zt_dl_lib lib = { names, odd, 2, &t, false };
+
+	CHECK_EQ_INT(zt_dl_open(&lib, err, sizeof(err)), -ENOENT);
 	CHECK(strstr(err, "libc.so.6 has no zt_no_such_function") != NULL);
+	CHECK(!lib.open);
 }
 
 int main(void)

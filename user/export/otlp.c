@@ -40,28 +40,15 @@ static struct {
 	void (*slist_free_all)(struct curl_slist *l);
 } cu;
 
-static int curl_open(char *err, size_t errsz)
-{
 #define CU(f) { "curl_" #f, offsetof(__typeof__(cu), f) }
-	static const struct zt_dl_sym syms[] = {
-		CU(global_init), CU(global_cleanup), CU(easy_init),	CU(easy_setopt),
-		CU(easy_perform), CU(easy_getinfo),  CU(easy_cleanup), CU(slist_append),
-		CU(slist_free_all),
-	};
+static const struct zt_dl_sym cu_syms[] = {
+	CU(global_init),  CU(global_cleanup), CU(easy_init),	CU(easy_setopt),
+	CU(easy_perform), CU(easy_getinfo),   CU(easy_cleanup), CU(slist_append),
+	CU(slist_free_all),
+};
 #undef CU
-	static const char *const names[] = { "libcurl.so.4", "libcurl.so", NULL };
-	static bool open;
-	char why[256];
-
-	if (open)
-		return 0;
-	if (zt_dl_open(names, syms, sizeof(syms) / sizeof(syms[0]), &cu, why, sizeof(why))) {
-		snprintf(err, errsz, "otlp: %s", why);
-		return -ENOENT;
-	}
-	open = true;
-	return 0;
-}
+static const char *const cu_names[] = { "libcurl.so.4", "libcurl.so", NULL };
+static struct zt_dl_lib cu_lib = { cu_names, cu_syms, sizeof(cu_syms) / sizeof(cu_syms[0]), &cu };
 
 /* A queued span owns copies of the strings the tracer lends it. */
 struct item {
@@ -379,13 +366,15 @@ struct zt_otlp *zt_otlp_new(const struct zt_otlp_opts *o, char *err, size_t errs
 	struct zt_otlp *x = calloc(1, sizeof(*x));
 	pthread_condattr_t ca;
 	sigset_t all, old;
+	char why[256];
 	int ret;
 
 	if (!x) {
 		snprintf(err, errsz, "otlp: out of memory");
 		return NULL;
 	}
-	if (curl_open(err, errsz)) {
+	if (zt_dl_open(&cu_lib, why, sizeof(why))) {
+		snprintf(err, errsz, "otlp: %s", why);
 		free(x);
 		return NULL;
 	}

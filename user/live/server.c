@@ -44,28 +44,16 @@ static struct {
 					       const char *key);
 } mhd;
 
-static int mhd_open(char *err, size_t errsz)
-{
 #define MHD(f) { "MHD_" #f, offsetof(__typeof__(mhd), f) }
-	static const struct zt_dl_sym syms[] = {
-		MHD(start_daemon),	  MHD(stop_daemon),	 MHD(create_response_from_buffer),
-		MHD(add_response_header), MHD(queue_response),	 MHD(destroy_response),
-		MHD(lookup_connection_value),
-	};
+static const struct zt_dl_sym mhd_syms[] = {
+	MHD(start_daemon),	  MHD(stop_daemon),    MHD(create_response_from_buffer),
+	MHD(add_response_header), MHD(queue_response), MHD(destroy_response),
+	MHD(lookup_connection_value),
+};
 #undef MHD
-	static const char *const names[] = { "libmicrohttpd.so.12", "libmicrohttpd.so", NULL };
-	static bool open;
-	char why[256];
-
-	if (open)
-		return 0;
-	if (zt_dl_open(names, syms, sizeof(syms) / sizeof(syms[0]), &mhd, why, sizeof(why))) {
-		snprintf(err, errsz, "--listen: %s", why);
-		return -ENOENT;
-	}
-	open = true;
-	return 0;
-}
+static const char *const mhd_names[] = { "libmicrohttpd.so.12", "libmicrohttpd.so", NULL };
+static struct zt_dl_lib mhd_lib = { mhd_names, mhd_syms, sizeof(mhd_syms) / sizeof(mhd_syms[0]),
+				    &mhd };
 
 struct zt_live {
 	struct zt_owners *owners;
@@ -341,7 +329,7 @@ struct zt_live *zt_live_new(const struct zt_live_opts *o, char *err, size_t errl
 	bool loopback;
 	struct zt_live *l;
 	sigset_t all, old;
-	char ip[INET6_ADDRSTRLEN] = "?";
+	char ip[INET6_ADDRSTRLEN] = "?", why[256];
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
 
 	if (zl_listen_parse(o->listen, &ss, &sl, &loopback)) {
@@ -349,8 +337,10 @@ struct zt_live *zt_live_new(const struct zt_live_opts *o, char *err, size_t errl
 			 o->listen);
 		return NULL;
 	}
-	if (mhd_open(err, errlen))
+	if (zt_dl_open(&mhd_lib, why, sizeof(why))) {
+		snprintf(err, errlen, "--listen: %s", why);
 		return NULL;
+	}
 	l = calloc(1, sizeof(*l));
 	if (!l || !(l->agg = malloc(sizeof(*l->agg))) || !(l->pub = malloc(sizeof(*l->pub))) ||
 	    !(l->view = malloc(sizeof(*l->view)))) {
