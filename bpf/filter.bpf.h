@@ -79,7 +79,7 @@ volatile __u64 zt_cgroup_gen __weak = 0;
  * the verdicts by address, three words each, could be left torn.
  */
 static __always_inline bool zt_current_task_cgroup_traced(struct task_struct *task, __u64 *cgid,
-							   bool preemptible)
+							  bool preemptible)
 {
 	struct zt_verdict_by_addr *hit = NULL;
 	struct kernfs_node *kn = NULL;

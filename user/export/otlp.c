@@ -343,7 +343,7 @@ void zt_otlp_free(struct zt_otlp *x)
 static bool setup_curl(struct zt_otlp *x)
 {
 	x->hdrs = cu.slist_append(NULL, x->json ? "Content-Type: application/json"
-						  : "Content-Type: application/x-protobuf");
+						: "Content-Type: application/x-protobuf");
 	x->curl = cu.easy_init();
 	if (!x->hdrs || !x->curl)
 		return false;
