@@ -204,8 +204,9 @@ struct {
  *
  * Which programs are preempted is set at load (user/hooks.c): the socket
  * hooks' where their kind runs preemptible (zt_preemptible: fentry on a
- * preemptible kernel, tracepoints too from 7.0), uprobes wherever the
- * kernel preempts kernel code (zt_uprobe_preemptible).
+ * preemptible kernel, tracepoints too from 7.0; exactly where their twins
+ * are loaded, bpf/twin.bpf.h), uprobes wherever the kernel preempts kernel
+ * code (zt_uprobe_preemptible).
  */
 const volatile bool zt_preemptible __weak = false;
 const volatile bool zt_uprobe_preemptible __weak = false;

@@ -18,16 +18,13 @@
  * programs in the order they were attached, a trampoline the last attached
  * first: ZT_TWINS_TP and ZT_TWINS_TRAMP define them in the order each needs,
  * and the skeleton attaches in that order). Userspace loads twins only where
- * programs can be preempted (zt_twins_on, user/hooks.c) and counts a loss
- * as a primary's skip that no twin took up (ZT_CNT_RESCUED).
+ * the socket hooks can be preempted (zt_preemptible, user/hooks.c) and
+ * counts a loss as a primary's skip that no twin took up (ZT_CNT_RESCUED).
  */
 #ifndef ZT_TWIN_BPF_H
 #define ZT_TWIN_BPF_H
 
 #include "maps.bpf.h"
-
-/* The twins are loaded: the primaries mark their runs. Set at load. */
-const volatile bool zt_twins_on __weak = false;
 
 enum zt_run_id {
 	ZT_RUN_SEND = 0,
@@ -57,7 +54,8 @@ static __always_inline __u32 *zt_run_begin(__u32 id)
 {
 	__u32 *r;
 
-	if (!zt_twins_on)
+	/* No twins loaded, no mark needed. */
+	if (!zt_preemptible)
 		return NULL;
 	r = bpf_map_lookup_elem(&zt_running, &id);
 	if (r)

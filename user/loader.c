@@ -127,7 +127,7 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 		goto fail;
 	}
 	b->skel->rodata->zt_sched_on = zt_hooks_have("sched");
-	b->skel->rodata->zt_twins_on = zt_hooks_twins();
+	/* Twins where the socket hooks can be preempted (bpf/twin.bpf.h). */
 	b->skel->rodata->zt_preemptible = zt_hooks_twins();
 	b->skel->rodata->zt_uprobe_preemptible = zt_hooks_preemptible();
 	/* kprobe programs have no socket storage: state in a hash for all. */

@@ -337,33 +337,44 @@ static uint64_t cgroup_of_next(struct ring_buffer *rb, int lfd, const struct soc
 	struct rec *out[2];
 	int c = socket(AF_INET, SOCK_STREAM, 0), s;
 
-	if (connect(c, (const struct sockaddr *)addr, sizeof(*addr)))
+	if (connect(c, (const struct sockaddr *)addr, sizeof(*addr))) {
+		close(c);
 		return 0;
+	}
 	s = accept(lfd, NULL, NULL);
 	getsockname(c, (struct sockaddr *)&me, &alen);
-	if (write(c, msg, strlen(msg)) != (ssize_t)strlen(msg) || read(s, buf, sizeof(buf)) <= 0)
-		cg = 0;
-	usleep(50000);
-	ring_buffer__consume(rb);
-	struct rec *cr = conn_rec_by_port(ntohs(me.sin_port));
-	if (cr && data_recs(cr->conn.hdr.conn_id, ZT_DIR_OUT, out, 2) == 1)
-		cg = out[0]->data.cgroup_id;
+	if (write(c, msg, strlen(msg)) == (ssize_t)strlen(msg) && read(s, buf, sizeof(buf)) > 0) {
+		usleep(50000);
+		ring_buffer__consume(rb);
+		struct rec *cr = conn_rec_by_port(ntohs(me.sin_port));
+
+		if (cr && data_recs(cr->conn.hdr.conn_id, ZT_DIR_OUT, out, 2) == 1)
+			cg = out[0]->data.cgroup_id;
+	}
 	close(c);
 	close(s);
 	return cg;
+}
+
+/* Every CPU's verdicts into v[256]: the number of CPUs, or -1. */
+static int read_verdicts(struct bpf_map *m, struct verdict_last *v)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 zero = 0;
+
+	if (ncpu <= 0 || ncpu > 256 ||
+	    bpf_map__lookup_elem(m, &zero, sizeof(zero), v, ncpu * sizeof(v[0]), 0))
+		return -1;
+	return ncpu;
 }
 
 /* Does some CPU's verdict by address say cgroup address cgrp, generation
  * gen, id `id`? */
 static bool verdict_at(struct bpf_map *m, uint64_t cgrp, uint64_t gen, uint64_t id)
 {
-	int ncpu = libbpf_num_possible_cpus();
 	struct verdict_last v[256];
-	__u32 zero = 0;
+	int ncpu = read_verdicts(m, v);
 
-	if (ncpu <= 0 || ncpu > 256 ||
-	    bpf_map__lookup_elem(m, &zero, sizeof(zero), v, ncpu * sizeof(v[0]), 0))
-		return false;
 	for (int c = 0; c < ncpu; c++)
 		if (v[c].traced.cgrp == cgrp && v[c].traced.gen == gen && v[c].traced.id == id)
 			return true;
@@ -382,15 +393,13 @@ static void addr_cache_check(struct zt_bpf *bpf, struct ring_buffer *rb, int lfd
 			     const struct sockaddr_in *addr, const char *root, uint64_t id)
 {
 	struct bpf_map *m = bpf->skel->maps.zt_verdict_last;
-	int ncpu = libbpf_num_possible_cpus();
 	struct verdict_last v[256];
+	int ncpu = read_verdicts(m, v);
 	uint64_t cgrp = 0, gen0, gen1;
 	char tmp[ZT_CGROUP_PATH_MAX + 64];
-	__u32 zero = 0;
 
-	CHECK(ncpu > 0 && ncpu <= 256);
-	if (ncpu <= 0 || ncpu > 256 ||
-	    bpf_map__lookup_elem(m, &zero, sizeof(zero), v, ncpu * sizeof(v[0]), 0))
+	CHECK(ncpu > 0);
+	if (ncpu <= 0)
 		return;
 	for (int c = 0; c < ncpu; c++)
 		if (v[c].traced.id == id && v[c].traced.cgrp)

@@ -265,8 +265,9 @@ done
 # kernel skips a program's run on a CPU where a preempted run of it is
 # still going: the twin programs take those messages up (bpf/twin.bpf.h).
 # Whatever happens, no span may be wrong or missing unless ztrace counted a
-# loss (its summary's drops), at most two per loss. Cells "busy" (--hooks auto) and "busy-tp"
-# (--hooks tracepoint, where the kernel has the socket tracepoints).
+# loss (its summary's drops), at most two per loss. Cells "busy" (--hooks
+# auto) and "busy-tp" (--hooks tracepoint, where the kernel has the socket
+# tracepoints).
 busy() {
 	cell=$1 out=$W/spans.$1 err=$W/err.$1
 	step "$cell: ztrace starting"
