@@ -73,7 +73,7 @@ void zt_outbuf_puts(struct zt_outbuf *o, const char *s)
 	zt_outbuf_put(o, s, strlen(s));
 }
 
-void zt_outbuf_u64(struct zt_outbuf *o, uint64_t v)
+void zt_outbuf_u64_slow(struct zt_outbuf *o, uint64_t v)
 {
 	char tmp[20], *p = zt_u64_digits(tmp + sizeof(tmp), v);
 

@@ -42,16 +42,52 @@ void zt_outbuf_puts(struct zt_outbuf *o, const char *s);
  * For the formatters of the per-span path, which do without printf. */
 static inline char *zt_u64_digits(char *end, uint64_t v)
 {
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	/* Two digits a division: a span's start_ns alone has nineteen. */
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				    "25262728293031323334353637383940414243444546474849"
+				    "50515253545556575859606162636465666768697071727374"
+				    "75767778798081828384858687888990919293949596979899";
+
+	while (v >= 100) {
+		end -= 2;
+		memcpy(end, pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		end -= 2;
+		memcpy(end, pairs + 2 * v, 2);
+	} else {
+		*--end = (char)('0' + v);
+	}
 	return end;
 }
 
+/* Decimal digits in v. */
+static inline size_t zt_u64_len(uint64_t v)
+{
+	size_t n = 1;
+
+	/* t stops at 10^19: 10^20 does not fit. */
+	for (uint64_t t = 10; n < 20 && v >= t; t *= 10)
+		n++;
+	return n;
+}
+
 /* Decimal integers: the span formatters' hot path, without printf's
- * parsing of a format per field. */
-void zt_outbuf_u64(struct zt_outbuf *o, uint64_t v);
+ * parsing of a format per field, written in place (a dozen per span: a
+ * copy through a temporary was a memcpy call each). */
+void zt_outbuf_u64_slow(struct zt_outbuf *o, uint64_t v);
+static inline void zt_outbuf_u64(struct zt_outbuf *o, uint64_t v)
+{
+	if (o->cap - o->len >= 20) {
+		size_t n = zt_u64_len(v);
+
+		zt_u64_digits(o->buf + o->len + n, v);
+		o->len += n;
+		return;
+	}
+	zt_outbuf_u64_slow(o, v);
+}
 void zt_outbuf_i64(struct zt_outbuf *o, int64_t v);
 /* printf-style append of a short piece (up to 512 bytes). */
 void zt_outbuf_printf(struct zt_outbuf *o, const char *fmt, ...)

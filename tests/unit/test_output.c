@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "output/output.h"
@@ -367,6 +369,47 @@ static void test_addr_format(void)
 	}
 }
 
+/*
+ * Through buffers too small for a field, even for a byte of one (every fast
+ * path that writes in place declined, or cut short where the room ends, a
+ * flush between pieces), a span comes out byte for byte as through a
+ * buffer larger than it.
+ */
+static void test_json_small_buffers(void)
+{
+	static char want[1 << 16], got[1 << 16];
+	int fd = memfd_create("json", 0), bad = 0;
+	struct zt_span s;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < 3000; i++) {
+		struct zt_outbuf small;
+		size_t cap = 1 + rnd() % 48;
+		ssize_t n;
+
+		rnd_span(&s, i % 2);
+		if (i % 5 == 0)
+			memset(s.target, i % 10 ? 'a' : '\\', sizeof(s.target) - 1);
+		zt_json_span(&out, &s);
+		snprintf(want, sizeof(want), "%s", take());
+		if (zt_outbuf_init(&small, fd, cap))
+			break;
+		zt_json_span(&small, &s);
+		zt_outbuf_flush(&small);
+		zt_outbuf_free(&small);
+		n = pread(fd, got, sizeof(got) - 1, 0);
+		got[n > 0 ? n : 0] = '\0';
+		if (ftruncate(fd, 0) || lseek(fd, 0, SEEK_SET))
+			break;
+		if (strcmp(got, want) && bad++ < 3)
+			fprintf(stderr, "cap %zu:\n  want %s  got  %s\n", cap, want, got);
+	}
+	CHECK_EQ_INT(bad, 0);
+	close(fd);
+}
+
 int main(void)
 {
 	/* A buffer larger than any span: take() reads it before any flush. */
@@ -376,6 +419,7 @@ int main(void)
 	test_text_matches_printf();
 	test_json_fixed();
 	test_json_reads_back();
+	test_json_small_buffers();
 	test_addr_format();
 	zt_outbuf_free(&out);
 	return TEST_SUMMARY("test_output");

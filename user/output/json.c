@@ -37,15 +37,19 @@ int zt_format_iso8601(uint64_t unix_ns, char *buf, int size)
 	return (int)n + 8;
 }
 
-void zt_json_string(struct zt_outbuf *o, const char *str)
+/* Bytes a JSON string carries as they are. */
+static inline bool json_plain(unsigned char c)
 {
-	const unsigned char *s = (const unsigned char *)str;
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
 
-	zt_outbuf_put(o, "\"", 1);
+/* The rest of a JSON string from s on, its opening quote written. */
+static void json_string_rest(struct zt_outbuf *o, const unsigned char *s)
+{
 	while (*s) {
 		const unsigned char *run = s;
 
-		while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
+		while (json_plain(*s))
 			s++;
 		zt_outbuf_put(o, (const char *)run, s - run);
 		if (!*s)
@@ -65,35 +69,57 @@ void zt_json_string(struct zt_outbuf *o, const char *str)
 				zt_outbuf_put(o, (const char *)s, n);
 				s += n;
 			} else {
-				zt_outbuf_puts(o, "\\ufffd");
+				zt_outbuf_lit(o, "\\ufffd");
 				s++;
 			}
 		}
 	}
-	zt_outbuf_put(o, "\"", 1);
+	zt_outbuf_lit(o, "\"");
 }
 
+void zt_json_string(struct zt_outbuf *o, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	/* One byte short of the end: the closing quote always fits. */
+	char *p = o->buf + o->len, *end = o->buf + o->cap - 1;
+
+	/* The common case, a short plain string with room for it, byte by
+	 * byte into the buffer: a dozen strings per span, and a memcpy call
+	 * per run cost more than the bytes. */
+	if (p < end) {
+		*p++ = '"';
+		while (p < end && json_plain(*s))
+			*p++ = (char)*s++;
+		if (!*s) {
+			*p++ = '"';
+			o->len = p - o->buf;
+			return;
+		}
+		o->len = p - o->buf;
+	} else {
+		zt_outbuf_lit(o, "\"");
+	}
+	json_string_rest(o, s);
+}
+
+/* An id (n <= 16 bytes) as a quoted hex string. */
 static void put_hex(struct zt_outbuf *o, const uint8_t *b, int n)
 {
 	static const char hex[] = "0123456789abcdef";
-	char *p = zt_outbuf_room(o, 2 * n + 2);
+	char tmp[2 * 16 + 2], *p = tmp;
 
 	*p++ = '"';
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && i < 16; i++) {
 		*p++ = hex[b[i] >> 4];
 		*p++ = hex[b[i] & 15];
 	}
 	*p++ = '"';
-	o->len += 2 * n + 2;
-}
-
-static void put_key(struct zt_outbuf *o, const char *key)
-{
-	zt_outbuf_puts(o, key);
+	/* Through the stack: a buffer smaller than an id still takes it. */
+	zt_outbuf_put(o, tmp, p - tmp);
 }
 
 /* `lit` (a literal: a key and what comes before its value), then the value. */
-static void put_u64(struct zt_outbuf *o, const char *lit, size_t n, uint64_t v)
+static inline void put_u64(struct zt_outbuf *o, const char *lit, size_t n, uint64_t v)
 {
 	zt_outbuf_put(o, lit, n);
 	zt_outbuf_u64(o, v);
@@ -174,7 +200,7 @@ static void put_owner(struct zt_outbuf *o, const struct zt_owner *ow)
 	if (!ow || (!ow->team && !ow->source && !ow->pager))
 		return;
 	val[0] = ow->team, val[1] = ow->source, val[2] = ow->pager;
-	zt_outbuf_puts(o, ",\"owner\":{");
+	zt_outbuf_lit(o, ",\"owner\":{");
 	for (int i = 0; i < 3; i++) {
 		if (!val[i])
 			continue;
@@ -185,16 +211,16 @@ static void put_owner(struct zt_outbuf *o, const struct zt_owner *ow)
 		zt_json_string(o, val[i]);
 		first = false;
 	}
-	zt_outbuf_puts(o, "}");
+	zt_outbuf_lit(o, "}");
 }
 
 void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 {
 	char ts[40];
+	int n = zt_format_iso8601(s->start_ns + s->duration_ns, ts, sizeof(ts));
 
-	zt_format_iso8601(s->start_ns + s->duration_ns, ts, sizeof(ts));
 	zt_outbuf_lit(o, "{\"ts\":\"");
-	zt_outbuf_puts(o, ts);
+	zt_outbuf_put(o, ts, n < (int)sizeof(ts) ? (size_t)n : strlen(ts));
 	PUT_U64(o, "\",\"start_ns\":", s->start_ns);
 	PUT_U64(o, ",\"duration_ns\":", s->duration_ns);
 	if (s->kind == ZT_SPAN_SERVER)
@@ -204,7 +230,7 @@ void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 	zt_json_string(o, s->protocol);
 	zt_outbuf_lit(o, ",\"method\":");
 	zt_json_string(o, s->method);
-	put_key(o, ",\"target\":");
+	zt_outbuf_lit(o, ",\"target\":");
 	zt_json_string(o, s->target);
 	zt_outbuf_lit(o, ",\"status\":");
 	zt_outbuf_i64(o, s->status);
@@ -219,7 +245,7 @@ void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 	PUT_U64(o, ",\"cgroup_id\":", s->cgroup_id);
 	zt_outbuf_lit(o, ",\"cgroup\":");
 	zt_json_string(o, s->cgroup ? s->cgroup : "");
-	put_key(o, ",\"container\":");
+	zt_outbuf_lit(o, ",\"container\":");
 	zt_json_string(o, s->container ? s->container : "");
 	put_owner(o, s->owner);
 	PUT_U64(o, ",\"pid\":", s->pid);
@@ -234,31 +260,32 @@ void zt_json_span(struct zt_outbuf *o, const struct zt_span *s)
 	PUT_U64(o, ",\"bytes_out\":", s->bytes_out);
 	zt_outbuf_lit(o, ",\"trace_id\":");
 	put_hex(o, s->trace_id, 16);
-	put_key(o, ",\"span_id\":");
+	zt_outbuf_lit(o, ",\"span_id\":");
 	put_hex(o, s->span_id, 8);
-	put_key(o, ",\"parent_span_id\":");
+	zt_outbuf_lit(o, ",\"parent_span_id\":");
 	if (s->has_parent)
 		put_hex(o, s->parent_span_id, 8);
 	else
-		zt_outbuf_puts(o, "\"\"");
+		zt_outbuf_lit(o, "\"\"");
 	if (s->no_parent && !s->has_parent) {
 		zt_outbuf_lit(o, ",\"no_parent\":");
 		zt_json_string(o, s->no_parent);
 	}
-	put_key(o, ",\"flags\":[");
-	for (uint32_t bit = 1, first = 1; bit; bit <<= 1) {
-		const char *name;
+	zt_outbuf_lit(o, ",\"flags\":[");
+	/* The set bits only, lowest first: most spans have none. */
+	for (uint32_t left = s->flags, first = 1; left; left &= left - 1) {
+		const char *name = zt_flag_name(left & -left);
 
-		if (!(s->flags & bit) || !(name = zt_flag_name(bit)))
+		if (!name)
 			continue;
 		if (!first)
 			zt_outbuf_lit(o, ",");
 		zt_json_string(o, name);
 		first = 0;
 	}
-	zt_outbuf_puts(o, "]");
+	zt_outbuf_lit(o, "]");
 	json_timing(o, s);
-	zt_outbuf_puts(o, "}\n");
+	zt_outbuf_lit(o, "}\n");
 }
 
 void zt_json_trace(struct zt_outbuf *o, const struct zt_tree *tr)
@@ -295,5 +322,5 @@ void zt_json_trace(struct zt_outbuf *o, const struct zt_tree *tr)
 	zt_tree_verdict(tr, verdict, sizeof(verdict));
 	zt_outbuf_puts(o, "},\"verdict\":");
 	zt_json_string(o, verdict);
-	zt_outbuf_puts(o, "}\n");
+	zt_outbuf_lit(o, "}\n");
 }
