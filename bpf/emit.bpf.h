@@ -27,7 +27,8 @@ struct zt_emit {
 };
 
 /* The record, with slot `slot` of this CPU's zt_scratch claimed. */
-static __always_inline bool zt_emit_record(const struct zt_emit *m, struct zt_ubuf *ub, __u32 slot)
+static __always_inline bool zt_emit_record(const struct zt_emit *m, struct zt_ubuf *ub, __u32 slot,
+					   struct task_struct *task)
 {
 	struct zt_data_scratch *s;
 	__u32 cap = 0;
@@ -49,7 +50,7 @@ static __always_inline bool zt_emit_record(const struct zt_emit *m, struct zt_ub
 	s->ev.srtt_us = m->srtt_us;
 	s->ev.retrans = m->retrans;
 	s->ev.cpu_ns = s->ev.runq_ns = 0;
-	if (zt_sched_stamp((__u32)m->pid_tgid, m->ts, &s->ev.cpu_ns, &s->ev.runq_ns))
+	if (zt_sched_stamp(task, (__u32)m->pid_tgid, m->ts, &s->ev.cpu_ns, &s->ev.runq_ns))
 		s->ev.flags |= ZT_DF_SCHED;
 	/* The name only when userspace cannot have it already (a helper
 	 * call per record otherwise, for a name that rarely changes). */
@@ -82,10 +83,12 @@ static __always_inline bool zt_emit_record(const struct zt_emit *m, struct zt_ub
 }
 
 /* `ub`: where the bytes are, or NULL when they are not in user memory;
- * `atomic`: the calling program can be preempted (zt_scratch_claim).
+ * `atomic`: the calling program can be preempted (zt_scratch_claim);
+ * `task`: the current task from zt_current_task(), or NULL.
  * Returns whether the record went out; one that could not have a slot of
  * this CPU's scratch (see zt_cpu_busy) is lost and counted. */
-static __always_inline bool zt_emit_data(const struct zt_emit *m, struct zt_ubuf *ub, bool atomic)
+static __always_inline bool zt_emit_data(const struct zt_emit *m, struct zt_ubuf *ub, bool atomic,
+					 struct task_struct *task)
 {
 	__u32 slot, *busy = zt_scratch_claim(ZT_SCRATCH_REC, &slot, atomic);
 	bool sent;
@@ -94,7 +97,7 @@ static __always_inline bool zt_emit_data(const struct zt_emit *m, struct zt_ubuf
 		zt_count(ZT_CNT_CPU_BUSY);
 		return false;
 	}
-	sent = zt_emit_record(m, ub, slot);
+	sent = zt_emit_record(m, ub, slot, task);
 	zt_scratch_release(busy, atomic);
 	return sent;
 }

@@ -266,7 +266,7 @@ static __always_inline void zt_io_record(struct sock *sk, int ret, __u8 dir, boo
 		m.retrans = BPF_CORE_READ(tp, total_retrans);
 		m.flags |= ZT_DF_TCPINFO;
 	}
-	if (zt_emit_data(&m, have_buf ? &x->ub : NULL, zt_preemptible))
+	if (zt_emit_data(&m, have_buf ? &x->ub : NULL, zt_preemptible, task))
 		st->comm_tid = (__u32)pid_tgid;
 }
 

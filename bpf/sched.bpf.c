@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Scheduler hooks: keep the accumulators of sched.bpf.h for the threads
- * that did traced I/O. A task not in zt_threads costs one hash lookup per
- * switch or wakeup, nothing more. tp_btf where it attaches, raw_tp
+ * that did traced I/O. A task not accounted for costs a lookup per switch
+ * or wakeup, nothing more (task storage where zt_threads_in_task, else a
+ * hash). tp_btf where it attaches, raw_tp
  * otherwise (user/hooks.c picks, "sched=" on the start line).
  */
 #include "vmlinux.h"
@@ -28,10 +29,16 @@ static __always_inline bool zt_task_running(struct task_struct *p, bool btf)
 static __always_inline int zt_on_switch(bool preempt, struct task_struct *prev,
 					struct task_struct *next, bool btf)
 {
-	__u32 ptid = ZT_BTF_READ(btf, prev, pid), ntid = ZT_BTF_READ(btf, next, pid);
-	struct zt_thread *p = bpf_map_lookup_elem(&zt_threads, &ptid);
-	struct zt_thread *n = bpf_map_lookup_elem(&zt_threads, &ntid);
+	struct zt_thread *p, *n;
 	__u64 now = 0;
+
+	if (btf && zt_threads_in_task) {
+		p = zt_thread_lookup(prev, 0);
+		n = zt_thread_lookup(next, 0);
+	} else {
+		p = zt_thread_lookup(NULL, ZT_BTF_READ(btf, prev, pid));
+		n = zt_thread_lookup(NULL, ZT_BTF_READ(btf, next, pid));
+	}
 
 	/* The clock only for a thread accounted for (the common case is
 	 * neither). */
@@ -57,8 +64,8 @@ static __always_inline int zt_on_switch(bool preempt, struct task_struct *prev,
 
 static __always_inline int zt_on_wakeup(struct task_struct *p, bool btf)
 {
-	__u32 tid = ZT_BTF_READ(btf, p, pid);
-	struct zt_thread *t = bpf_map_lookup_elem(&zt_threads, &tid);
+	struct zt_thread *t = btf && zt_threads_in_task ? zt_thread_lookup(p, 0) :
+				zt_thread_lookup(NULL, ZT_BTF_READ(btf, p, pid));
 
 	/* A wakeup of a thread not yet switched out changes nothing. */
 	if (t && t->state == ZT_TS_BLOCKED) {

@@ -35,7 +35,7 @@ struct zt_thread {
  * task the scheduler hooks cost one failed lookup. key: tid (u32); value:
  * struct zt_thread. Bound: 16384 threads, LRU: an exited thread's entry
  * ages out; a tid reused by an untraced thread is accounted for, unread,
- * until then.
+ * until then. Used where zt_threads_in_task is not set.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -44,23 +44,70 @@ struct {
 	__type(value, struct zt_thread);
 } zt_threads SEC(".maps") __weak;
 
+/*
+ * The same in task storage, where every program that touches it has the
+ * task as a BTF pointer and task storage is safe in tracing programs (6.2+,
+ * scheduler hooks on tp_btf: zt_threads_in_task, set at load). key: the
+ * task; value: struct zt_thread. Bound: one per thread that did traced I/O,
+ * freed with the thread. A context switch of an untraced task, the common
+ * case on a host, is then a load from the task the scheduler just touched,
+ * where the hash was a bucket's cache miss; ~20% of the programs' time per
+ * request went to the scheduler's side before.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct zt_thread);
+} zt_threads_task SEC(".maps") __weak;
+
+const volatile bool zt_threads_in_task __weak = false;
+
+/* A thread's accumulators, NULL when it has none. `task`: the thread as a
+ * BTF pointer (tp_btf arguments, bpf_get_current_task_btf), NULL where
+ * there is none (then the hash is in use: zt_threads_in_task is set only
+ * where every caller has it). */
+static __always_inline struct zt_thread *zt_thread_lookup(struct task_struct *task, __u32 tid)
+{
+	if (zt_threads_in_task && task) {
+		/* Most tasks have no storage of any map: a load from the
+		 * task says so, where the helper is a call. */
+		if (bpf_core_field_exists(task->bpf_storage) && !task->bpf_storage)
+			return NULL;
+		return bpf_task_storage_get(&zt_threads_task, task, NULL, 0);
+	}
+	return bpf_map_lookup_elem(&zt_threads, &tid);
+}
+
 /* The current thread's sums up to `now` (it is running: its current slice
- * counts). Its entry is made on its first traced I/O. */
-static __always_inline bool zt_sched_stamp(__u32 tid, __u64 now, __u64 *cpu, __u64 *runq)
+ * counts). Its entry is made on its first traced I/O. `task`: the current
+ * task from zt_current_task(), or NULL. */
+static __always_inline bool zt_sched_stamp(struct task_struct *task, __u32 tid, __u64 now,
+					   __u64 *cpu, __u64 *runq)
 {
 	struct zt_thread *t;
 
 	if (!zt_sched_on)
 		return false;
-	t = bpf_map_lookup_elem(&zt_threads, &tid);
-	if (!t) {
+	if (zt_threads_in_task) {
 		struct zt_thread fresh = { .last_ns = now, .state = ZT_TS_RUNNING };
 
-		bpf_map_update_elem(&zt_threads, &tid, &fresh, BPF_NOEXIST);
+		/* Made with its first values in one call: the storage copies
+		 * `fresh` in when it creates the entry, and returns the
+		 * existing one untouched otherwise. */
+		t = bpf_task_storage_get(&zt_threads_task, task ? task : bpf_get_current_task_btf(),
+					 &fresh, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	} else {
 		t = bpf_map_lookup_elem(&zt_threads, &tid);
-		if (!t)
-			return false;
+		if (!t) {
+			struct zt_thread fresh = { .last_ns = now, .state = ZT_TS_RUNNING };
+
+			bpf_map_update_elem(&zt_threads, &tid, &fresh, BPF_NOEXIST);
+			t = bpf_map_lookup_elem(&zt_threads, &tid);
+		}
 	}
+	if (!t)
+		return false;
 	*cpu = t->cpu_ns;
 	*runq = t->runq_ns;
 	if (t->state == ZT_TS_RUNNING && now > t->last_ns)

@@ -159,7 +159,7 @@ static __always_inline void zt_tls_emit(struct zt_tls_conn *tc, __u64 buf, __u32
 
 	m.offset = tc->bytes[dir & 1];
 	tc->bytes[dir & 1] += len;
-	zt_emit_data(&m, buf ? &ub : NULL, atomic);
+	zt_emit_data(&m, buf ? &ub : NULL, atomic, NULL);
 }
 
 /* A write call's plaintext, unless it is the retry of one already sent. */

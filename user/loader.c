@@ -19,7 +19,8 @@
 struct load_try {
 	bool tls;         /* load the OpenSSL probes */
 	bool ops_in_hash; /* TLS calls in progress in a hash: uprobes cannot use
-			   * task storage before 6.2 */
+			   * task storage before 6.2; nor is it safe in the
+			   * scheduler hooks (the thread table) there */
 	bool compat;      /* before 5.11-5.15: socket state in a hash (no socket
 			   * storage in tracing programs), syscall registers read
 			   * from the kernel stack (no bpf_task_pt_regs), cgroup
@@ -39,6 +40,7 @@ int zt_bpf_load(struct zt_bpf *b, const struct zt_load_opts *o)
 		{ .tls = true, .quiet = true },
 		{ .tls = true, .ops_in_hash = true, .quiet = true },
 		{ .quiet = true },
+		{ .ops_in_hash = true, .quiet = true },
 		{ .tls = true, .ops_in_hash = true, .compat = true, .quiet = true },
 		{ .ops_in_hash = true, .compat = true },
 	};
@@ -110,6 +112,9 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 		bpf_map__set_type(b->skel->maps.zt_tls_ops, BPF_MAP_TYPE_HASH);
 		bpf_map__set_max_entries(b->skel->maps.zt_tls_ops, 1);
 		bpf_map__set_map_flags(b->skel->maps.zt_tls_ops, 0);
+		bpf_map__set_type(b->skel->maps.zt_threads_task, BPF_MAP_TYPE_HASH);
+		bpf_map__set_max_entries(b->skel->maps.zt_threads_task, 1);
+		bpf_map__set_map_flags(b->skel->maps.zt_threads_task, 0);
 	}
 	b->skel->rodata->zt_v1_ssid = o->cgroup_v1 ? o->v1_ssid : -1;
 	b->skel->rodata->zt_rb_wake_at = o->ringbuf_size / 2;
@@ -127,6 +132,11 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 		goto fail;
 	}
 	b->skel->rodata->zt_sched_on = zt_hooks_have("sched");
+	/* The thread table in task storage where it is safe in the scheduler
+	 * hooks (as for the TLS calls in progress) and they have the tasks
+	 * as BTF pointers (tp_btf, not the raw_tp fallback). */
+	b->skel->rodata->zt_threads_in_task =
+		!t->ops_in_hash && !t->compat && !zt_hooks_chosen(ZT_HOOK_RAW_TP);
 	/* Twins where the socket hooks can be preempted (bpf/twin.bpf.h). */
 	b->skel->rodata->zt_preemptible = zt_hooks_twins();
 	b->skel->rodata->zt_uprobe_preemptible = zt_hooks_preemptible();

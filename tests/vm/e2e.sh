@@ -11,7 +11,8 @@
 # given); not-built: ztrace has no implementation of that mode yet; fail: it did not start otherwise, or the spans are not exactly
 # the 6 server and 6 client spans of the requests nginx logged, the 4 of
 # HTTPS saying "tls": true, with the same fields in every mode (all but
-# times, ids and ports) and real durations; and, where the kernel has a UDP
+# times, ids and ports), real durations and every server span's CPU time
+# (the scheduler hooks' thread table); and, where the kernel has a UDP
 # hook, DNS: busybox nslookup's A and AAAA to dnsmasq in pong, as 2 client
 # and 2 server spans (NOERROR, REFUSED). Then "busy" and "busy-tp": nginx
 # and two curls on one CPU, where every wrong or missing span must come with
@@ -226,6 +227,13 @@ while [ $# -gt 0 ]; do
 	got=$(grep '"protocol":"http"' $out | grep '"kind":"server"' | sed 's/.*"target":"\([^"]*\)","status":\([0-9]*\).*/\2 \1/' | paste -sd, -)
 	gotc=$(grep '"protocol":"http"' $out | grep '"kind":"client"' | sed 's/.*"target":"\([^"]*\)","status":\([0-9]*\).*/\2 \1/' | paste -sd, -)
 	tls=$(grep -c '"tls":true' $out)
+	# The time breakdown: every server span's thread accounted for by the
+	# scheduler hooks (its thread table in task storage or in a hash, by
+	# kernel), with its CPU time, unless no scheduler hook attached.
+	bd=$(/tests/jq -c 'select(.protocol == "http" and .kind == "server" and
+		.breakdown.sched == "ok" and .breakdown.cpu_ns > 0)' $out | wc -l | tr -d ' ')
+	want_bd=6
+	case $hooks in *sched=off*) want_bd=0 ;; esac
 	# Every mode must see the same spans: the fields that do not change
 	# from run to run, sorted, against the first mode that passed; and
 	# durations that are real (above 0, below 10 s).
@@ -236,12 +244,12 @@ while [ $# -gt 0 ]; do
 	[ "$(wc -l <$W/sig.$m)" = 12 ] || same=no
 	[ ! -s $W/sig.ref ] || cmp -s $W/sig.ref $W/sig.$m || same=no
 	if [ $rc = 0 ] && [ "$srv" = 6 ] && [ "$cli" = 6 ] && [ "$tls" = 4 ] && [ "$got" = "$logged" ] &&
-		[ "$gotc" = "$logged" ] && [ $same = yes ] && [ -z "$odd" ] && [ "$dns" = "$want_dns" ]; then
+		[ "$gotc" = "$logged" ] && [ $same = yes ] && [ -z "$odd" ] && [ "$dns" = "$want_dns" ] && [ "$bd" = "$want_bd" ]; then
 		[ -s $W/sig.ref ] || cp $W/sig.$m $W/sig.ref
 		eval "first=\${first_$m:-}"
-		matrix "$m pass ${first:+[second run] }hooks=$hooks server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] $(skipped)${first:+; the first run: $first}"
+		matrix "$m pass ${first:+[second run] }hooks=$hooks server=$srv client=$cli tls=$tls breakdown=$bd same-spans=$same dns=[$dns] $(skipped)${first:+; the first run: $first}"
 	else
-		detail="hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] durations=[$odd] $(skipped)"
+		detail="hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls breakdown=$bd/$want_bd same-spans=$same dns=[$dns] durations=[$odd] $(skipped)"
 		case " $again " in
 		*" $m "*) ;;
 		*)
@@ -253,7 +261,7 @@ while [ $# -gt 0 ]; do
 			continue
 			;;
 		esac
-		matrix "$m fail hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls same-spans=$same dns=[$dns] want=[$want_dns] durations=[$odd] nginx=[$logged] server=[$got] client=[$gotc]"
+		matrix "$m fail hooks=$hooks rc=$rc server=$srv client=$cli tls=$tls breakdown=$bd/$want_bd same-spans=$same dns=[$dns] want=[$want_dns] durations=[$odd] nginx=[$logged] server=[$got] client=[$gotc]"
 		seen_wrong
 		fails=$((fails + 1))
 	fi
