@@ -3,8 +3,8 @@
  * Scheduler hooks: keep the accumulators of sched.bpf.h for the threads
  * that did traced I/O. A task not accounted for costs a lookup per switch
  * or wakeup, nothing more (task storage where zt_threads_in_task, else a
- * hash). tp_btf where it attaches, raw_tp
- * otherwise (user/hooks.c picks, "sched=" on the start line).
+ * hash). tp_btf where it attaches, raw_tp otherwise (user/hooks.c picks,
+ * "sched=" on the start line).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
