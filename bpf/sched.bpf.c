@@ -26,19 +26,29 @@ static __always_inline bool zt_task_running(struct task_struct *p, bool btf)
 	return ZT_BTF_READ(btf, (struct task_struct___old *)p, state) == 0;
 }
 
+/* p's accumulators, NULL when it has none (the common case: a task that
+ * did no traced I/O). `btf`: as for zt_task_running; the task storage only
+ * then (zt_threads_in_task is set only where the hooks are tp_btf). */
+static __always_inline struct zt_thread *zt_thread_of(struct task_struct *p, bool btf)
+{
+	__u32 tid;
+
+	if (btf && zt_threads_in_task) {
+		/* Most tasks have no storage of any map: a load from the
+		 * task says so, where the helper is a call. */
+		if (bpf_core_field_exists(p->bpf_storage) && !p->bpf_storage)
+			return NULL;
+		return bpf_task_storage_get(&zt_threads_task, p, NULL, 0);
+	}
+	tid = ZT_BTF_READ(btf, p, pid);
+	return bpf_map_lookup_elem(&zt_threads, &tid);
+}
+
 static __always_inline int zt_on_switch(bool preempt, struct task_struct *prev,
 					struct task_struct *next, bool btf)
 {
-	struct zt_thread *p, *n;
+	struct zt_thread *p = zt_thread_of(prev, btf), *n = zt_thread_of(next, btf);
 	__u64 now = 0;
-
-	if (btf && zt_threads_in_task) {
-		p = zt_thread_lookup(prev, 0);
-		n = zt_thread_lookup(next, 0);
-	} else {
-		p = zt_thread_lookup(NULL, ZT_BTF_READ(btf, prev, pid));
-		n = zt_thread_lookup(NULL, ZT_BTF_READ(btf, next, pid));
-	}
 
 	/* The clock only for a thread accounted for (the common case is
 	 * neither). */
@@ -64,8 +74,7 @@ static __always_inline int zt_on_switch(bool preempt, struct task_struct *prev,
 
 static __always_inline int zt_on_wakeup(struct task_struct *p, bool btf)
 {
-	struct zt_thread *t = btf && zt_threads_in_task ? zt_thread_lookup(p, 0) :
-				zt_thread_lookup(NULL, ZT_BTF_READ(btf, p, pid));
+	struct zt_thread *t = zt_thread_of(p, btf);
 
 	/* A wakeup of a thread not yet switched out changes nothing. */
 	if (t && t->state == ZT_TS_BLOCKED) {

@@ -63,22 +63,6 @@ struct {
 
 const volatile bool zt_threads_in_task __weak = false;
 
-/* A thread's accumulators, NULL when it has none. `task`: the thread as a
- * BTF pointer (tp_btf arguments, bpf_get_current_task_btf), NULL where
- * there is none (then the hash is in use: zt_threads_in_task is set only
- * where every caller has it). */
-static __always_inline struct zt_thread *zt_thread_lookup(struct task_struct *task, __u32 tid)
-{
-	if (zt_threads_in_task && task) {
-		/* Most tasks have no storage of any map: a load from the
-		 * task says so, where the helper is a call. */
-		if (bpf_core_field_exists(task->bpf_storage) && !task->bpf_storage)
-			return NULL;
-		return bpf_task_storage_get(&zt_threads_task, task, NULL, 0);
-	}
-	return bpf_map_lookup_elem(&zt_threads, &tid);
-}
-
 /* The current thread's sums up to `now` (it is running: its current slice
  * counts). Its entry is made on its first traced I/O. `task`: the current
  * task from zt_current_task(), or NULL. */
