@@ -11,20 +11,28 @@
 #   text   ztrace --container pong >/dev/null
 #   nosched  json with --no-sched: json less nosched is what the scheduler
 #          hooks (the time breakdown) cost, on a line of its own
+#   idle   ztrace --container on an empty cgroup: every hook attached, every
+#          message filtered out; what ztrace costs the processes it does
+#          not trace (and its BPF extra the part of json's that the hooks
+#          cost before any record is made)
 #
 # Per side: requests/s and its ratio to off; CPU per request of the server's
 # and the client's cgroups (cgroup2 cpu.stat: what the BPF side adds to the
 # traced applications); ztrace's own CPU per span (utime+stime); its peak RSS;
 # spans/requests (requests as nginx logged them); drops. Then one more json
 # round with kernel.bpf_stats_enabled: the programs' own run time per
-# request, by program (exact where the cgroups' CPU is noisy). Then
-# fixed-rate rounds per side: scripts/pace.c sends one request every
+# request, by program (exact where the cgroups' CPU is noisy), and an idle
+# one likewise. Then fixed-rate rounds per side: scripts/pace.c sends one request every
 # 1/BENCH_RATE s over BENCH_CONNS keep-alive connections and times each from
 # its send to its response (wrk's delay() would send the connections'
 # requests together at each millisecond, each then waiting for the others:
 # what ztrace adds to a request would show multiplied by the burst), nginx
 # and the client on CPUs of their own; p50/p99 are the medians of the rounds
-# (one bad round moves a mean by tens of us here). Then TLS: a second nginx
+# (one bad round moves a mean by tens of us here). Then one socket message's
+# cost to its process, to the nanosecond, from a loop of sends and receives
+# (scripts/msgloop.c): untraced beside ztrace, and traced, against none
+# (the hooks' dispatch, which the programs' counted time leaves out, is the
+# difference between the added time and the programs'). Then TLS: a second nginx
 # in pong serving a 1 KiB file over HTTPS, wrk over TLS, sides tls_off,
 # tls_json (probes per library file: wrk, untraced, maps the same libssl and
 # takes the traps too) and tls_proc (--tls-attach process: only nginx is
@@ -33,7 +41,7 @@
 # Environment: ZTRACE (default build/ztrace), BENCH_ROUNDS (per side, 4),
 # BENCH_SECONDS (per round, 5), BENCH_CONNS (wrk connections, 16),
 # BENCH_RATE (fixed-rate requests/s, 10000), BENCH_PARTS (default
-# "plain fixed tls": which parts run).
+# "plain fixed msg tls": which parts run).
 #
 # BENCH_PARTS=ab BENCH_AB="OLD-BINARY NEW-BINARY": only the programs' run
 # time of two builds, rounds interleaved (A B B A ...) under
@@ -48,7 +56,7 @@ ROUNDS=${BENCH_ROUNDS:-4}
 SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNS:-16}
 RATE=${BENCH_RATE:-10000}
-PARTS=" ${BENCH_PARTS:-plain fixed tls} "
+PARTS=" ${BENCH_PARTS:-plain fixed msg tls} "
 export ZTRACE NGINX_WORKERS=1
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: must run as root" >&2; exit 2; }
@@ -81,6 +89,7 @@ run_round() {
 	nosched) ztrace_bg "$out" "$out.err" --json --no-sched ;;
 	proc) ztrace_bg "$out" "$out.err" --json --tls-attach process ;;
 	text) ztrace_bg /dev/null "$out.err" ;;
+	idle) ZB_TARGET=$IDLE_CT ztrace_bg /dev/null "$out.err" ;;
 	esac
 	zpid=${ZB_PID:-}
 	[ -z "$zpid" ] || HOOKS=$(sed -n 's/.*hooks: \([^;]*\);.*/\1/p' "$ZB_ERR" | head -1)
@@ -88,7 +97,7 @@ run_round() {
 	s0=$(cg_usec pong)
 	c0=$(cg_usec ping)
 	[ -z "$zpid" ] || t0=$(proc_cpu_ticks "$zpid")
-	[[ $side != bpfstat && $side != ab* ]] || sysctl -q kernel.bpf_stats_enabled=1
+	[[ $side != bpfstat* && $side != ab* ]] || sysctl -q kernel.bpf_stats_enabled=1
 	if [[ $side == fixed_* ]]; then
 		[[ $RUN_URL =~ ^http://([0-9.]+):([0-9]+)(/.*)$ ]] || fail "pace: not an http URL: $RUN_URL"
 		# shellcheck disable=SC2086 # PACE is a command with its taskset
@@ -100,7 +109,7 @@ run_round() {
 	fi
 	sleep 0.3 # the last responses reach the log and the ring buffer
 	req1=$(nginx_log_count "$RUN_LOG")
-	if [[ $side == bpfstat || $side == ab* ]]; then
+	if [[ $side == bpfstat* || $side == ab* ]]; then
 		bpftool -j prog show >"$ZT_TMP/progs.json"
 		sysctl -q kernel.bpf_stats_enabled=0
 		BPFSTAT=$(bpf_stat_line "$ZT_TMP/progs.json" $((req1 - req0)))
@@ -172,12 +181,13 @@ to_us() {
 	}'
 }
 
-# ztrace_bg OUT ERR ARGS...: ztrace on pong in the background; ZB_PID, ZB_ERR.
+# ztrace_bg OUT ERR ARGS...: ztrace on pong (or on ZB_TARGET) in the
+# background; ZB_PID, ZB_ERR.
 ztrace_bg() {
 	local out=$1
 	ZB_ERR=$2
 	shift 2
-	"$ZTRACE" --container pong "$@" >"$out" 2>"$ZB_ERR" 9>&- &
+	"$ZTRACE" --container "${ZB_TARGET:-pong}" "$@" >"$out" 2>"$ZB_ERR" 9>&- &
 	ZB_PID=$!
 	local deadline=$((SECONDS + 20))
 	until grep -qs '^ztrace: tracing ' "$ZB_ERR"; do
@@ -190,6 +200,9 @@ ztrace_bg() {
 bench_main() {
 	local order s r
 	zt_pair
+	# The idle side's selection: a cgroup with no process in it.
+	IDLE_CT=idle
+	mkdir -p "$(ct_cgroup "$IDLE_CT")"
 	RUN_URL=$PONG_URL/
 	RUN_LOG=$PONG_LOG
 	# Warm up nginx, the page cache and the veths.
@@ -207,12 +220,13 @@ bench_main() {
 	done
 	for ((r = 0; r < ROUNDS; r++)); do
 		[[ $PARTS == *" plain "* ]] || break
-		if ((r % 2 == 0)); then order=(off json text nosched "${MODES[@]}"); else order=("${MODES[@]}" nosched text json off); fi
+		if ((r % 2 == 0)); then order=(off json text nosched idle "${MODES[@]}"); else order=("${MODES[@]}" idle nosched text json off); fi
 		for s in "${order[@]}"; do run_round "$s" --latency; done
 	done
 	# The BPF programs' own run time, counted by the kernel: one json
 	# round of its own (the counting slows it), not in the table.
 	[[ $PARTS != *" plain "* ]] || run_round bpfstat --latency
+	[[ $PARTS != *" plain "* ]] || { BPFSTAT_JSON=$BPFSTAT; run_round bpfstat_idle --latency; BPFSTAT_IDLE=$BPFSTAT BPFSTAT=$BPFSTAT_JSON; }
 	# Fixed rate, well below saturation: the latency of a request that
 	# does not queue behind others, with and without ztrace. Eight rounds a
 	# side, reported as medians: single rounds swing by +-50 us at p99.
@@ -232,10 +246,83 @@ bench_main() {
 		for s in "${order[@]}"; do run_round "fixed_$s"; done
 	done
 	[[ $PARTS != *" fixed "* ]] || pin_nginx "0-$(($(nproc) - 1))"
+	if [[ $PARTS == *" msg "* ]]; then bench_msg; fi
 	# TLS: 1 KiB responses over HTTPS (keep-alive, so the handshakes are few).
 	if [[ $PARTS == *" tls "* ]]; then bench_tls; fi
 	report | tee "$REPORT"
 	echo "bench: table written to ${REPORT#"$ROOT"/}" >&2
+}
+
+# One socket message's cost to the process that sends or receives it
+# (scripts/msgloop.c, on CPU 0; ztrace on the last CPU): without ztrace
+# (msg_off), beside a ztrace that traces the empty cgroup (msg_idle: every
+# message filtered out) and inside that cgroup (msg_traced: a record per
+# message). ROUNDS rounds a side, A B C C B A; then one round of each
+# ztrace side under kernel.bpf_stats_enabled: the programs' share.
+declare -A MSG
+bench_msg() {
+	local loop=$ZT_TMP/msgloop r s order last=$(($(nproc) - 1))
+	cc -O2 -Wall -Wextra -Werror -o "$loop" "$ROOT/scripts/msgloop.c" || fail "could not build scripts/msgloop.c"
+	for ((r = 0; r <= ROUNDS; r++)); do
+		if ((r % 2 == 0)); then order=(off idle traced); else order=(traced idle off); fi
+		# The last round: the programs' run time, counted by the kernel.
+		((r < ROUNDS)) || order=(idle traced)
+		for s in "${order[@]}"; do
+			if [ "$s" != off ]; then
+				ZB_TARGET=$IDLE_CT ztrace_bg /dev/null "$ZT_TMP/msg.err"
+				HOOKS=$(sed -n 's/.*hooks: \([^;]*\);.*/\1/p' "$ZB_ERR" | head -1)
+				taskset -apc "$last" "$ZB_PID" >/dev/null || fail "taskset $ZB_PID failed"
+			fi
+			((r < ROUNDS)) || sysctl -q kernel.bpf_stats_enabled=1
+			# A subshell moves itself into the traced cgroup before it
+			# becomes the loop.
+			MSG[$s.out]=$(
+				[ "$s" != traced ] || echo "$BASHPID" >"$(ct_cgroup "$IDLE_CT")/cgroup.procs"
+				exec taskset -c 0 "$loop" 200000 5
+			) || fail "msgloop failed (side $s)"
+			if ((r < ROUNDS)); then
+				MSG[$s]+=" ${MSG[$s.out]%% *}"
+			else
+				bpftool -j prog show >"$ZT_TMP/progs.json"
+				sysctl -q kernel.bpf_stats_enabled=0
+				# All of ztrace's programs over the loop's messages (a
+				# kprobe message runs two); the rest of the host adds
+				# little in a round.
+				MSG[$s.progs]=$(/usr/bin/python3 - "$ZT_TMP/progs.json" $((2 * 200000 * 5)) <<'PY'
+import json, sys
+t = sum(p['run_time_ns'] for p in json.load(open(sys.argv[1]))
+        if p.get('name', '').startswith('zt_') and p.get('run_cnt'))
+print('%.0f' % (t / int(sys.argv[2])))
+PY
+)
+			fi
+			if [ "$s" != off ]; then
+				kill -INT "$ZB_PID"
+				wait "$ZB_PID" || fail "ztrace exited with $? (side msg_$s)"
+				ZB_PID=
+			fi
+			printf 'bench: msg_%-6s %s\n' "$s" "${MSG[$s.out]}" >&2
+		done
+	done
+}
+
+report_msg() {
+	local s b p
+	# shellcheck disable=SC2086 # the lists are of numbers
+	b=$(median ${MSG[off]})
+	printf '\none message (scripts/msgloop.c: a 16-byte send and its recv over loopback TCP, on one CPU,\n'
+	printf 'nothing blocking; best of 5 x 200000 pairs a round, medians of %s rounds):\n\n' "$ROUNDS"
+	printf '| side | ns per pair | added per message | programs per message (counted) |\n'
+	printf '|---|---|---|---|\n'
+	for s in off idle traced; do
+		# shellcheck disable=SC2086
+		p=$(median ${MSG[$s]})
+		awk -v s="$s" -v p="$p" -v b="$b" -v c="${MSG[$s.progs]:-}" 'BEGIN {
+			printf "| msg_%s | %.0f | %s | %s |\n", s, p, s == "off" ? "-" : sprintf("%.0f ns", (p - b) / 2),
+				s == "off" ? "-" : c " ns"
+		}'
+	done
+	printf 'per round, ns per pair: off%s; idle%s; traced%s\n' "${MSG[off]}" "${MSG[idle]}" "${MSG[traced]}"
 }
 
 # Two builds' programs, A B B A ...: a line per round, and the sums.
@@ -297,7 +384,9 @@ report() {
 	[[ $PARTS != *" plain "* ]] || report_plain
 	[[ $PARTS != *" plain "* ]] || report_sched
 	[[ $PARTS != *" plain "* ]] || printf '\nBPF programs, counted by the kernel (one json round): %s\n' "${BPFSTAT:-?}"
+	[[ $PARTS != *" plain "* ]] || printf '\nthe same, idle (one round; every message filtered out): %s\n' "${BPFSTAT_IDLE:-?}"
 	[[ $PARTS != *" fixed "* ]] || report_fixed
+	[[ $PARTS != *" msg "* ]] || report_msg
 	[[ $PARTS != *" tls "* ]] || report_tls
 	printf '\ngoals: BPF extra <= 1 us/request, ztrace <= 2 us/span, RSS <= 30 MB, spans == requests,\n'
 	printf 'ratio >= 0.85, p99 added at a fixed rate <= 10 us; TLS ratio >= 0.85.\n'
@@ -323,7 +412,7 @@ report_plain() {
 	hz=$(getconf CLK_TCK)
 	printf '| side | req/s | ratio | server CPU/req | client CPU/req | BPF extra/req | ztrace CPU/span | ztrace peak RSS | spans/requests | drops |\n'
 	printf '|---|---|---|---|---|---|---|---|---|---|\n'
-	for s in off json text nosched "${MODES[@]}"; do
+	for s in off json text nosched idle "${MODES[@]}"; do
 		n=${SUM[$s.n]}
 		awk -v s="$s" -v n="$n" -v rate="${SUM[$s.rate]}" -v rounds="${SUM[$s.rounds]}" \
 			-v rate0="${SUM[off.rate]}" -v srv="${SUM[$s.srv_us]}" -v cli="${SUM[$s.cli_us]}" \
@@ -334,7 +423,7 @@ report_plain() {
 			printf "| %s | %.0f | %.3f | %.2f us | %.2f us | %s | %s | %s | %s | %s |\n", s,
 				rate / rounds, rate / rate0, srv / n, cli / n,
 				s == "off" ? "-" : sprintf("%.2f us", per - per0),
-				s == "off" ? "-" : sprintf("%.2f us", ticks / hz * 1e6 / spans),
+				s == "off" || !spans ? "-" : sprintf("%.2f us", ticks / hz * 1e6 / spans),
 				s == "off" ? "-" : sprintf("%.1f MB", rss / 1024),
 				s == "off" ? "-" : sprintf("%d/%d", spans, n),
 				s == "off" ? "-" : drops
@@ -415,6 +504,6 @@ export ZT_E2E_LOCKED=1
 zt_reap_stale >/dev/null 2>&1 || true
 (
 	zt_begin_test
-	trap 'rc=$?; [ -z "${ZB_PID:-}" ] || kill -KILL "$ZB_PID" 2>/dev/null; sysctl -q kernel.bpf_stats_enabled=0; (exit $rc); zt_cleanup' EXIT
+	trap 'rc=$?; [ -z "${ZB_PID:-}" ] || kill -KILL "$ZB_PID" 2>/dev/null; sysctl -q kernel.bpf_stats_enabled=0; rmdir "$(ct_cgroup idle)" 2>/dev/null; (exit $rc); zt_cleanup' EXIT
 	bench_main
 )
