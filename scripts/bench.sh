@@ -12,9 +12,8 @@
 #   nosched  json with --no-sched: json less nosched is what the scheduler
 #          hooks (the time breakdown) cost, on a line of its own
 #   idle   ztrace --container on an empty cgroup: every hook attached, every
-#          message filtered out; what ztrace costs the processes it does
-#          not trace (and its BPF extra the part of json's that the hooks
-#          cost before any record is made)
+#          message filtered out: what ztrace costs the processes it does
+#          not trace (to the nanosecond in the message loop below)
 #
 # Per side: requests/s and its ratio to off; CPU per request of the server's
 # and the client's cgroups (cgroup2 cpu.stat: what the BPF side adds to the
@@ -22,9 +21,9 @@
 # spans/requests (requests as nginx logged them); drops. Then one more json
 # round with kernel.bpf_stats_enabled: the programs' own run time per
 # request, by program (exact where the cgroups' CPU is noisy), and an idle
-# one likewise. Then fixed-rate rounds per side: scripts/pace.c sends one request every
-# 1/BENCH_RATE s over BENCH_CONNS keep-alive connections and times each from
-# its send to its response (wrk's delay() would send the connections'
+# one likewise. Then fixed-rate rounds per side: scripts/pace.c sends one
+# request every 1/BENCH_RATE s over BENCH_CONNS keep-alive connections and
+# times each from its send to its response (wrk's delay() would send the connections'
 # requests together at each millisecond, each then waiting for the others:
 # what ztrace adds to a request would show multiplied by the burst), nginx
 # and the client on CPUs of their own; p50/p99 are the medians of the rounds
@@ -32,8 +31,8 @@
 # cost to its process, to the nanosecond, from a loop of sends and receives
 # (scripts/msgloop.c): untraced beside ztrace, and traced, against none
 # (the hooks' dispatch, which the programs' counted time leaves out, is the
-# difference between the added time and the programs'). Then TLS: a second nginx
-# in pong serving a 1 KiB file over HTTPS, wrk over TLS, sides tls_off,
+# difference between the added time and the programs'). Then TLS: a second
+# nginx in pong serving a 1 KiB file over HTTPS, wrk over TLS, sides tls_off,
 # tls_json (probes per library file: wrk, untraced, maps the same libssl and
 # takes the traps too) and tls_proc (--tls-attach process: only nginx is
 # probed) interleaved. The table goes to stdout and to bench/.
@@ -57,6 +56,8 @@ SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNS:-16}
 RATE=${BENCH_RATE:-10000}
 PARTS=" ${BENCH_PARTS:-plain fixed msg tls} "
+# The idle side's selection: a cgroup with no process in it (made below).
+IDLE_CT=idle
 export ZTRACE NGINX_WORKERS=1
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: must run as root" >&2; exit 2; }
@@ -200,8 +201,6 @@ ztrace_bg() {
 bench_main() {
 	local order s r
 	zt_pair
-	# The idle side's selection: a cgroup with no process in it.
-	IDLE_CT=idle
 	mkdir -p "$(ct_cgroup "$IDLE_CT")"
 	RUN_URL=$PONG_URL/
 	RUN_LOG=$PONG_LOG
@@ -225,8 +224,12 @@ bench_main() {
 	done
 	# The BPF programs' own run time, counted by the kernel: one json
 	# round of its own (the counting slows it), not in the table.
-	[[ $PARTS != *" plain "* ]] || run_round bpfstat --latency
-	[[ $PARTS != *" plain "* ]] || { BPFSTAT_JSON=$BPFSTAT; run_round bpfstat_idle --latency; BPFSTAT_IDLE=$BPFSTAT BPFSTAT=$BPFSTAT_JSON; }
+	if [[ $PARTS == *" plain "* ]]; then
+		run_round bpfstat --latency
+		BPFSTAT_JSON=$BPFSTAT
+		run_round bpfstat_idle --latency
+		BPFSTAT_IDLE=$BPFSTAT
+	fi
 	# Fixed rate, well below saturation: the latency of a request that
 	# does not queue behind others, with and without ztrace. Eight rounds a
 	# side, reported as medians: single rounds swing by +-50 us at p99.
@@ -383,7 +386,7 @@ report() {
 	printf '\n'
 	[[ $PARTS != *" plain "* ]] || report_plain
 	[[ $PARTS != *" plain "* ]] || report_sched
-	[[ $PARTS != *" plain "* ]] || printf '\nBPF programs, counted by the kernel (one json round): %s\n' "${BPFSTAT:-?}"
+	[[ $PARTS != *" plain "* ]] || printf '\nBPF programs, counted by the kernel (one json round): %s\n' "${BPFSTAT_JSON:-?}"
 	[[ $PARTS != *" plain "* ]] || printf '\nthe same, idle (one round; every message filtered out): %s\n' "${BPFSTAT_IDLE:-?}"
 	[[ $PARTS != *" fixed "* ]] || report_fixed
 	[[ $PARTS != *" msg "* ]] || report_msg
@@ -504,6 +507,6 @@ export ZT_E2E_LOCKED=1
 zt_reap_stale >/dev/null 2>&1 || true
 (
 	zt_begin_test
-	trap 'rc=$?; [ -z "${ZB_PID:-}" ] || kill -KILL "$ZB_PID" 2>/dev/null; sysctl -q kernel.bpf_stats_enabled=0; rmdir "$(ct_cgroup idle)" 2>/dev/null; (exit $rc); zt_cleanup' EXIT
+	trap 'rc=$?; [ -z "${ZB_PID:-}" ] || kill -KILL "$ZB_PID" 2>/dev/null; sysctl -q kernel.bpf_stats_enabled=0; rmdir "$(ct_cgroup "$IDLE_CT")" 2>/dev/null; (exit $rc); zt_cleanup' EXIT
 	bench_main
 )
