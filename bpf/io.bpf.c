@@ -271,7 +271,8 @@ static __always_inline void zt_io_record(struct sock *sk, int ret, __u8 dir, boo
 }
 
 /* `btf`: sk is a BTF-typed argument (tp_btf, fentry/fexit), read with plain
- * loads (ZT_BTF_READ). */
+ * loads (ZT_BTF_READ). Returns 1 once the message is a traced thread's,
+ * whatever became of it (the twins' token, bpf/twin.bpf.h), else 0. */
 static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u8 dir, bool btf)
 {
 	struct task_struct *task;
@@ -300,7 +301,7 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 		 * object to its socket; otherwise failures carry nothing. */
 		op = zt_tls_op_current(task);
 		if (ret <= 0 && !op)
-			return 0;
+			return 1;
 	}
 	/* From here on a slot of this CPU's scratch is ours, or the record
 	 * is lost and counted (see zt_cpu_busy). */
@@ -313,11 +314,11 @@ static __always_inline int zt_handle_io(struct sock *sk, int ret, int flags, __u
 		 * the hole where the lost message was. */
 		if (st && ret > 0)
 			st->bytes[dir & 1] += ret;
-		return 0;
+		return 1;
 	}
 	zt_io_record(sk, ret, dir, btf, task, ipproto, cgid, pid_tgid, op, slot);
 	zt_scratch_release(busy, zt_preemptible);
-	return 0;
+	return 1;
 }
 
 ZT_TWINS_TP("tp_btf/sock_send_length", zt_tp_btf_send, ZT_RUN_SEND,
@@ -398,7 +399,10 @@ static __always_inline int zt_io_return(int ret, __u8 dir)
 		return 0;
 	call = *c;
 	bpf_map_delete_elem(&zt_io_calls, &id);
-	return zt_handle_io((struct sock *)call.sk, ret, call.flags, dir, false);
+	/* No twins on kprobes: what the handler says is not wanted here,
+	 * and a kprobe program returns 0. */
+	zt_handle_io((struct sock *)call.sk, ret, call.flags, dir, false);
+	return 0;
 }
 
 SEC("kprobe/tcp_sendmsg")

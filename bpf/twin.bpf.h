@@ -20,6 +20,17 @@
  * and the skeleton attaches in that order). Userspace loads twins only where
  * the socket hooks can be preempted (zt_preemptible, user/hooks.c) and
  * counts a loss as a primary's skip that no twin took up (ZT_CNT_RESCUED).
+ *
+ * The mark says that some task's primary is under way here, not that this
+ * task's was skipped: a task preempted between its primary and its twin
+ * (a tracepoint calls them one after the other, preemptible from 7.0; so
+ * does a trampoline) can come back to another task's mark and take its own
+ * message a second time. Seen on 7.2: a request twice in the records, its
+ * span "pipelined" with no response, nothing counted; worse, the extra
+ * rescue hides a real loss from the count. So a primary that took a
+ * message for a traced thread says so in the thread's task storage
+ * (zt_twin_ran), and its twin takes that word back before it looks at
+ * the mark: only a twin whose own primary did not run rescues.
  */
 #ifndef ZT_TWIN_BPF_H
 #define ZT_TWIN_BPF_H
@@ -50,6 +61,56 @@ struct {
 	__type(value, __u32);
 } zt_running SEC(".maps") __weak;
 
+/*
+ * The socket hooks whose primary took the current thread's message in
+ * flight, a bit per zt_run_id, set at the primary's end and taken by its
+ * twin. key: the task; value: u32. Bound: one per traced thread, freed
+ * with the thread. Where task storage is not safe in these programs
+ * (zt_twin_tokens unset at load: before 6.2, see user/loader.c) the twins
+ * go by the mark alone.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} zt_twin_ran SEC(".maps") __weak;
+
+const volatile bool zt_twin_tokens __weak = false;
+
+/* The primary took the current thread's message (its handler said 1). */
+static __always_inline void zt_twin_token_set(__u32 id)
+{
+	__u32 *t;
+
+	if (!zt_twin_tokens)
+		return;
+	t = bpf_task_storage_get(&zt_twin_ran, bpf_get_current_task_btf(), NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (t)
+		*t |= 1u << id;
+}
+
+/* Did this thread's primary take the message? Takes the word back. */
+static __always_inline bool zt_twin_token_take(__u32 id)
+{
+	struct task_struct *task;
+	__u32 *t;
+
+	if (!zt_twin_tokens)
+		return false;
+	task = bpf_get_current_task_btf();
+	/* Most tasks have no storage of any map: a load from the task says
+	 * so, where the helper is a call. */
+	if (bpf_core_field_exists(task->bpf_storage) && !task->bpf_storage)
+		return false;
+	t = bpf_task_storage_get(&zt_twin_ran, task, NULL, 0);
+	if (!t || !(*t & (1u << id)))
+		return false;
+	*t &= ~(1u << id);
+	return true;
+}
+
 static __always_inline __u32 *zt_run_begin(__u32 id)
 {
 	__u32 *r;
@@ -79,20 +140,27 @@ static __always_inline bool zt_run_taken(__u32 id)
 	return r && *r;
 }
 
+/* `call`: 1 when it took the message for a traced thread, else 0. The
+ * programs return 0 (fexit programs must). */
 #define ZT_PRIMARY_BODY(id, call)                \
 	{                                        \
 		__u32 *__run = zt_run_begin(id); \
 		int __rc = (call);               \
+		if (__rc > 0)                    \
+			zt_twin_token_set(id);   \
 		zt_run_end(__run);               \
-		return __rc;                     \
+		return 0;                        \
 	}
 
 #define ZT_TWIN_BODY(id, call)                   \
 	{                                        \
+		if (zt_twin_token_take(id))      \
+			return 0;                \
 		if (!zt_run_taken(id))           \
 			return 0;                \
 		zt_count(ZT_CNT_RESCUED);        \
-		return (call);                   \
+		(call);                          \
+		return 0;                        \
 	}
 
 /* A twin is named by its primary's name and "_twin" (ZT_TWIN_SUFFIX in

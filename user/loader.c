@@ -115,6 +115,9 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 		bpf_map__set_type(b->skel->maps.zt_threads_task, BPF_MAP_TYPE_HASH);
 		bpf_map__set_max_entries(b->skel->maps.zt_threads_task, 1);
 		bpf_map__set_map_flags(b->skel->maps.zt_threads_task, 0);
+		bpf_map__set_type(b->skel->maps.zt_twin_ran, BPF_MAP_TYPE_HASH);
+		bpf_map__set_max_entries(b->skel->maps.zt_twin_ran, 1);
+		bpf_map__set_map_flags(b->skel->maps.zt_twin_ran, 0);
 	}
 	b->skel->rodata->zt_v1_ssid = o->cgroup_v1 ? o->v1_ssid : -1;
 	b->skel->rodata->zt_rb_wake_at = o->ringbuf_size / 2;
@@ -137,8 +140,11 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 	 * as BTF pointers (tp_btf, not the raw_tp fallback). */
 	b->skel->rodata->zt_threads_in_task =
 		!t->ops_in_hash && !t->compat && !zt_hooks_chosen(ZT_HOOK_RAW_TP);
-	/* Twins where the socket hooks can be preempted (bpf/twin.bpf.h). */
+	/* Twins where the socket hooks can be preempted (bpf/twin.bpf.h),
+	 * with their tokens in task storage where it is safe in these
+	 * programs (as for the TLS calls in progress). */
 	b->skel->rodata->zt_preemptible = zt_hooks_twins();
+	b->skel->rodata->zt_twin_tokens = zt_hooks_twins() && !t->ops_in_hash && !t->compat;
 	b->skel->rodata->zt_uprobe_preemptible = zt_hooks_preemptible();
 	/* kprobe programs have no socket storage: state in a hash for all. */
 	b->skel->rodata->zt_sock_in_hash = zt_hooks_chosen(ZT_HOOK_KPROBE) || t->compat;

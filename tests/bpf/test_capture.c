@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -426,6 +427,32 @@ static void addr_cache_check(struct zt_bpf *bpf, struct ring_buffer *rb, int lfd
 	CHECK_EQ_INT(forge_verdicts(m, 0, 0, 0, 0), 0);
 }
 
+/*
+ * The twins' tokens (bpf/twin.bpf.h): where twins are loaded with them,
+ * this thread's traced messages left its entry (each primary set its
+ * bit) and every bit was taken back by its twin (a bit left would make the
+ * twin of a later, skipped message think its primary ran). Elsewhere the
+ * map is never written.
+ */
+static void twin_tokens_check(struct zt_bpf *bpf)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0), err;
+	__u32 bits = ~0u;
+
+	CHECK(pidfd >= 0);
+	if (pidfd < 0)
+		return;
+	err = bpf_map__lookup_elem(bpf->skel->maps.zt_twin_ran, &pidfd, sizeof(pidfd), &bits,
+				   sizeof(bits), 0);
+	if (bpf->skel->rodata->zt_twin_tokens) {
+		CHECK_EQ_INT(err, 0);
+		CHECK_EQ_INT(bits, 0);
+	} else {
+		CHECK_EQ_INT(err, -ENOENT);
+	}
+	close(pidfd);
+}
+
 int main(void)
 {
 	char root[ZT_CGROUP_PATH_MAX], dir[ZT_CGROUP_PATH_MAX + 64], procs[ZT_CGROUP_PATH_MAX + 80];
@@ -605,6 +632,7 @@ int main(void)
 	CHECK(datas >= 6);
 	slot_check(&bpf, rb, lfd, &addr);
 	addr_cache_check(&bpf, rb, lfd, &addr, root, id);
+	twin_tokens_check(&bpf);
 done:
 	ring_buffer__free(rb);
 	zt_bpf_destroy(&bpf);
