@@ -84,6 +84,15 @@ fail:
 
 /* Opens, configures, chooses hooks and loads. With `quiet`, a load failure
  * is not reported but returned as -EAGAIN (the caller retries without TLS). */
+/* A map the kernel cannot make here, and the programs never touch in this
+ * load: a 1-entry hash in its place. */
+static void idle_hash(struct bpf_map *m)
+{
+	bpf_map__set_type(m, BPF_MAP_TYPE_HASH);
+	bpf_map__set_max_entries(m, 1);
+	bpf_map__set_map_flags(m, 0);
+}
+
 static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 			 const struct load_try *t)
 {
@@ -108,16 +117,11 @@ static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 	b->skel->rodata->zt_regs_from_stack = t->compat;
 	b->skel->rodata->zt_cgroup_walk = t->compat;
 	if (t->compat) {
-		/* No task storage before 5.11: the map becomes an idle hash. */
-		bpf_map__set_type(b->skel->maps.zt_tls_ops, BPF_MAP_TYPE_HASH);
-		bpf_map__set_max_entries(b->skel->maps.zt_tls_ops, 1);
-		bpf_map__set_map_flags(b->skel->maps.zt_tls_ops, 0);
-		bpf_map__set_type(b->skel->maps.zt_threads_task, BPF_MAP_TYPE_HASH);
-		bpf_map__set_max_entries(b->skel->maps.zt_threads_task, 1);
-		bpf_map__set_map_flags(b->skel->maps.zt_threads_task, 0);
-		bpf_map__set_type(b->skel->maps.zt_twin_ran, BPF_MAP_TYPE_HASH);
-		bpf_map__set_max_entries(b->skel->maps.zt_twin_ran, 1);
-		bpf_map__set_map_flags(b->skel->maps.zt_twin_ran, 0);
+		/* No task storage before 5.11: each such map becomes an idle
+		 * hash (the programs' paths to it are off in compat loads). */
+		idle_hash(b->skel->maps.zt_tls_ops);
+		idle_hash(b->skel->maps.zt_threads_task);
+		idle_hash(b->skel->maps.zt_twin_ran);
 	}
 	b->skel->rodata->zt_v1_ssid = o->cgroup_v1 ? o->v1_ssid : -1;
 	b->skel->rodata->zt_rb_wake_at = o->ringbuf_size / 2;
