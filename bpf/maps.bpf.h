@@ -57,6 +57,14 @@ static __always_inline __u64 zt_current_pid_tgid(struct task_struct *t)
 	return t ? (__u64)(__u32)t->tgid << 32 | (__u32)t->pid : bpf_get_current_pid_tgid();
 }
 
+/* Has t (a BTF task pointer) storage of any task-storage map? Most tasks
+ * have none, which a load from the task says where bpf_task_storage_get
+ * would be a helper call; kernels without the field say yes. */
+static __always_inline bool zt_task_may_have_storage(struct task_struct *t)
+{
+	return !bpf_core_field_exists(t->bpf_storage) || t->bpf_storage;
+}
+
 /*
  * Records to userspace. Size set by --ringbuf-size (power of two, page
  * multiple). Producers never wake the consumer per record (an IPI each in a

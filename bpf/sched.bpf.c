@@ -34,9 +34,7 @@ static __always_inline struct zt_thread *zt_thread_of(struct task_struct *p, boo
 	__u32 tid;
 
 	if (btf && zt_threads_in_task) {
-		/* Most tasks have no storage of any map: a load from the
-		 * task says so, where the helper is a call. */
-		if (bpf_core_field_exists(p->bpf_storage) && !p->bpf_storage)
+		if (!zt_task_may_have_storage(p))
 			return NULL;
 		return bpf_task_storage_get(&zt_threads_task, p, NULL, 0);
 	}

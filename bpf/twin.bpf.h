@@ -100,9 +100,7 @@ static __always_inline bool zt_twin_token_take(__u32 id)
 	if (!zt_twin_tokens)
 		return false;
 	task = bpf_get_current_task_btf();
-	/* Most tasks have no storage of any map: a load from the task says
-	 * so, where the helper is a call. */
-	if (bpf_core_field_exists(task->bpf_storage) && !task->bpf_storage)
+	if (!zt_task_may_have_storage(task))
 		return false;
 	t = bpf_task_storage_get(&zt_twin_ran, task, NULL, 0);
 	if (!t || !(*t & (1u << id)))
