@@ -151,15 +151,20 @@ run_round() {
 	printf 'bench: %-4s %6d requests, %s req/s, spans %s, drops %s\n' "$side" "$n" "$rate" "$spans" "$drops" >&2
 }
 
-# bpf_stat_line PROGS-JSON REQUESTS: the run time of ztrace's programs per
-# request, by program, as the kernel counted it (kernel.bpf_stats_enabled).
+# bpf_stat_line PROGS-JSON REQUESTS [total]: the run time of ztrace's
+# programs per request, by program, as the kernel counted it
+# (kernel.bpf_stats_enabled); with "total", only the ns per request.
 # Exact where the cgroups' CPU is noisy, but the counting itself adds two
 # clock reads to every run (measured ~60 ns here: an empty program), and
 # the attach trampolines are not in it.
 bpf_stat_line() {
-	/usr/bin/python3 - "$1" "$2" <<'PY'
+	/usr/bin/python3 - "$1" "$2" "${3:-}" <<'PY'
 import json, sys
 progs, n = json.load(open(sys.argv[1])), int(sys.argv[2])
+if sys.argv[3] == 'total':
+    print('%.0f' % (sum(p['run_time_ns'] for p in progs
+                        if p.get('name', '').startswith('zt_') and p.get('run_cnt')) / n))
+    sys.exit(0)
 rows, total, runs = [], 0, 0
 for p in progs:
     if not p.get('name', '').startswith('zt_') or not p.get('run_cnt'):
@@ -291,13 +296,7 @@ bench_msg() {
 				# All of ztrace's programs over the loop's messages (a
 				# kprobe message runs two); the rest of the host adds
 				# little in a round.
-				MSG[$s.progs]=$(/usr/bin/python3 - "$ZT_TMP/progs.json" $((2 * 200000 * 5)) <<'PY'
-import json, sys
-t = sum(p['run_time_ns'] for p in json.load(open(sys.argv[1]))
-        if p.get('name', '').startswith('zt_') and p.get('run_cnt'))
-print('%.0f' % (t / int(sys.argv[2])))
-PY
-)
+				MSG[$s.progs]=$(bpf_stat_line "$ZT_TMP/progs.json" $((2 * 200000 * 5)) total)
 			fi
 			if [ "$s" != off ]; then
 				kill -INT "$ZB_PID"
