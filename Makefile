@@ -85,6 +85,11 @@ $(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(USER_HDRS) | $(OUT)/fuzz
 	$(CLANG) $(filter-out -O2,$(CFLAGS_COMMON)) -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all $< $(LIB_SRCS) -o $@ $(PARSER_LIBS)
 
+# ztrace's userspace cost per span, records replayed without the kernel:
+# ns natively, instructions under callgrind (what `make bench` reports).
+$(OUT)/spancost: scripts/spancost.c $(LIB_SRCS) $(USER_HDRS) | $(OUT)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(LIB_SRCS) -o $@ $(PARSER_LIBS)
+
 # Kernel-side tests: the real programs, loaded, driven from the test process.
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUT)/san/%,$(BPFTEST_SRCS))
@@ -100,8 +105,12 @@ bpftest: $(BPFTEST_BINS)
 		ZTRACE_PREEMPTIBLE=$$p timeout 600 $$t || { echo "FAIL: $$t ZTRACE_PREEMPTIBLE=$$p"; fail=1; }; \
 	done; done; exit $$fail
 
-unit: $(UNIT_BINS)
-	@fail=0; for t in $(UNIT_BINS); do timeout 600 $$t || { echo "FAIL: $$t"; fail=1; }; done; exit $$fail
+# With them, a short replay of the bench's per-span driver: it builds
+# against the current code and turns every request into one span.
+unit: $(UNIT_BINS) $(OUT)/spancost
+	@fail=0; for t in $(UNIT_BINS); do timeout 600 $$t || { echo "FAIL: $$t"; fail=1; }; done; \
+	for f in json text; do timeout 60 $(OUT)/spancost $$f 2000 1 || { echo "FAIL: spancost $$f"; fail=1; }; done; \
+	exit $$fail
 
 e2e: $(OUT)/san/ztrace
 	ZTRACE=$(abspath $(OUT)/san/ztrace) tests/e2e/run.sh
@@ -130,7 +139,7 @@ check: deps
 demo: deps all
 	scripts/demo.sh
 
-bench: deps all
+bench: deps all $(OUT)/spancost
 	scripts/bench.sh
 
 prof: deps all

@@ -31,7 +31,10 @@
 # cost to its process, to the nanosecond, from a loop of sends and receives
 # (scripts/msgloop.c): untraced beside ztrace, and traced, against none
 # (the hooks' dispatch, which the programs' counted time leaves out, is the
-# difference between the added time and the programs'). Then TLS: a second
+# difference between the added time and the programs'). Then ztrace's
+# userspace per span without the kernel (scripts/spancost.c: the json and
+# text writers' records replayed through the drain's code; instructions
+# under callgrind, which repeat to the instruction, and ns natively). Then TLS: a second
 # nginx in pong serving a 1 KiB file over HTTPS, wrk over TLS, sides tls_off,
 # tls_json (probes per library file: wrk, untraced, maps the same libssl and
 # takes the traps too) and tls_proc (--tls-attach process: only nginx is
@@ -40,7 +43,7 @@
 # Environment: ZTRACE (default build/ztrace), BENCH_ROUNDS (per side, 4),
 # BENCH_SECONDS (per round, 5), BENCH_CONNS (wrk connections, 16),
 # BENCH_RATE (fixed-rate requests/s, 10000), BENCH_PARTS (default
-# "plain fixed msg tls": which parts run).
+# "plain fixed msg user tls": which parts run).
 #
 # BENCH_PARTS=ab BENCH_AB="OLD-BINARY NEW-BINARY": only the programs' run
 # time of two builds, rounds interleaved (A B B A ...) under
@@ -55,7 +58,8 @@ ROUNDS=${BENCH_ROUNDS:-4}
 SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNS:-16}
 RATE=${BENCH_RATE:-10000}
-PARTS=" ${BENCH_PARTS:-plain fixed msg tls} "
+PARTS=" ${BENCH_PARTS:-plain fixed msg user tls} "
+SPANCOST=$ROOT/build/spancost
 # The idle side's selection: a cgroup with no process in it (made below).
 IDLE_CT=idle
 export ZTRACE NGINX_WORKERS=1
@@ -255,6 +259,7 @@ bench_main() {
 	done
 	[[ $PARTS != *" fixed "* ]] || pin_nginx "0-$(($(nproc) - 1))"
 	if [[ $PARTS == *" msg "* ]]; then bench_msg; fi
+	if [[ $PARTS == *" user "* ]]; then bench_user; fi
 	# TLS: 1 KiB responses over HTTPS (keep-alive, so the handshakes are few).
 	if [[ $PARTS == *" tls "* ]]; then bench_tls; fi
 	report | tee "$REPORT"
@@ -306,6 +311,34 @@ bench_msg() {
 			printf 'bench: msg_%-6s %s\n' "$s" "${MSG[$s.out]}" >&2
 		done
 	done
+}
+
+# ztrace's userspace cost per span, replayed without the kernel: USER[json],
+# USER[text] (native ns per span), USER[json.ir], USER[text.ir] (callgrind).
+declare -A USER
+bench_user() {
+	local f out
+	[ -x "$SPANCOST" ] || fail "no $SPANCOST: make build/spancost"
+	for f in json text; do
+		out=$("$SPANCOST" "$f") || fail "spancost $f failed: $out"
+		USER[$f]=$(sed -n 's/.*: \([0-9]*\) ns per span/\1/p' <<<"$out")
+		# The measured round only (CALLGRIND_START/STOP_INSTRUMENTATION).
+		out=$(valgrind --tool=callgrind --instr-atstart=no \
+			--callgrind-out-file="$ZT_TMP/callgrind.$f" "$SPANCOST" "$f" 20000 1 2>&1) ||
+			fail "spancost $f under callgrind failed: $out"
+		USER[$f.ir]=$(awk '/Collected :/ {printf "%.0f", $4 / 20000}' <<<"$out")
+		printf 'bench: user_%s %s ns, %s instructions per span\n' "$f" "${USER[$f]}" "${USER[$f.ir]}" >&2
+	done
+}
+
+report_user() {
+	printf '
+ztrace userspace per span, replayed (scripts/spancost.c: nginx'"'"'s records for wrk'"'"'s\n'
+	printf 'requests through the drain'"'"'s code and a writer into /dev/null; no kernel, no ring):\n\n'
+	printf '| output | instructions per span (callgrind) | ns per span (best of 5) |\n'
+	printf '|---|---|---|\n'
+	printf '| json | %s | %s |\n| text | %s | %s |\n' "${USER[json.ir]:-?}" "${USER[json]:-?}" \
+		"${USER[text.ir]:-?}" "${USER[text]:-?}"
 }
 
 report_msg() {
@@ -389,6 +422,7 @@ report() {
 	[[ $PARTS != *" plain "* ]] || printf '\nthe same, idle (one round; every message filtered out): %s\n' "${BPFSTAT_IDLE:-?}"
 	[[ $PARTS != *" fixed "* ]] || report_fixed
 	[[ $PARTS != *" msg "* ]] || report_msg
+	[[ $PARTS != *" user "* ]] || report_user
 	[[ $PARTS != *" tls "* ]] || report_tls
 	printf '\ngoals: BPF extra <= 1 us/request, ztrace <= 2 us/span, RSS <= 30 MB, spans == requests,\n'
 	printf 'ratio >= 0.85, p99 added at a fixed rate <= 10 us; TLS ratio >= 0.85.\n'

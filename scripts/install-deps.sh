@@ -15,6 +15,7 @@
 #           postgresql postgresql-client mariadb-server mariadb-client
 #           libmariadb-dev (a client of the binary protocol in the e2e test)
 #           dnsmasq-base bind9-dnsutils
+#   bench:  valgrind (callgrind: ztrace's instructions per span)
 #   export: libcurl4-openssl-dev (the OTLP/HTTP sender, --otlp); nodejs, npm
 #           (the e2e test's OTLP receiver decodes with the OpenTelemetry
 #           project's generated protobuf code, an npm package the test
@@ -32,6 +33,7 @@ PKGS=(
 	libcurl4-openssl-dev nodejs
 	libmicrohttpd-dev prometheus chromium
 	libjson-c-dev runc busybox-static
+	valgrind
 )
 # npm: Debian's nodejs leaves it to its own package, NodeSource's bundles it
 # (and conflicts with Debian's npm): ask only when there is none.

@@ -67,9 +67,14 @@ void zt_ids_fill(uint8_t *buf, int n)
 			int m = n - i < 8 ? n - i : 8;
 
 			memcpy(buf + i, &r, m);
+			/* Whole words by value; a part word (no id has one)
+			 * by its bytes. */
+			if (m == 8)
+				zero &= r == 0;
+			else
+				for (int k = 0; k < m; k++)
+					zero &= buf[i + k] == 0;
 		}
-		for (int i = 0; i < n; i++)
-			zero &= buf[i] == 0;
 	}
 }
 
@@ -136,8 +141,9 @@ static void addr_join(char *out, int size, const char *pre, const char *ip, cons
 	out[n] = '\0';
 }
 
-/* glibc's inet_ntop formats IPv4 with sprintf: by hand here. */
-static void ipv4_format(const uint8_t a[4], char *out)
+/* glibc's inet_ntop formats IPv4 with sprintf: by hand here. Returns the
+ * end of the dotted quad (its NUL). */
+static char *ipv4_format(const uint8_t a[4], char *out)
 {
 	for (int i = 0; i < 4; i++) {
 		unsigned v = a[i];
@@ -149,6 +155,19 @@ static void ipv4_format(const uint8_t a[4], char *out)
 		*out++ = (char)('0' + v % 10);
 		*out++ = i < 3 ? '.' : '\0';
 	}
+	return out - 1;
+}
+
+/* "a.b.c.d:port" straight into out, which has room for the longest. */
+static void ipv4_port_format(const uint8_t a[4], uint16_t port, char *out)
+{
+	char digits[6], *d = zt_u64_digits(digits + sizeof(digits), port);
+	char *p = ipv4_format(a, out);
+
+	*p++ = ':';
+	while (d < digits + sizeof(digits))
+		*p++ = *d++;
+	*p = '\0';
 }
 
 void zt_addr_format(uint16_t family, const uint8_t addr[16], uint16_t port, char *out, int size)
@@ -156,7 +175,11 @@ void zt_addr_format(uint16_t family, const uint8_t addr[16], uint16_t port, char
 	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	char ip[INET6_ADDRSTRLEN] = "?";
 
-	if (family == AF_INET) {
+	/* Twice a span: the common case skips the joining and its copies. */
+	if (size >= (int)sizeof("255.255.255.255:65535") &&
+	    (family == AF_INET || (family == AF_INET6 && !memcmp(addr, v4mapped, 12)))) {
+		ipv4_port_format(family == AF_INET ? addr : addr + 12, port, out);
+	} else if (family == AF_INET) {
 		ipv4_format(addr, ip);
 		addr_join(out, size, "", ip, "", port);
 	} else if (family == AF_INET6 && !memcmp(addr, v4mapped, 12)) {

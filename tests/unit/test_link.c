@@ -383,6 +383,21 @@ static void test_open_requests(void)
 	CHECK_EQ_INT(zt_linker_local(lk, 10, 11, &conn), ZT_LOCAL_ROOT);
 	zt_linker_srv_close(lk, 10, 11, 501); /* unbalanced: ignored */
 	CHECK_EQ_INT(zt_linker_local(lk, 10, 11, &conn), ZT_LOCAL_ROOT);
+	/* Counters come back from the spares (more of them than are kept)
+	 * as new ones: nothing of their last use left. */
+	for (int round = 0; round < 2; round++) {
+		for (uint32_t t = 1; t <= 600; t++)
+			zt_linker_srv_open(lk, 30 + t % 3, t, 1000 + t + round);
+		for (uint32_t t = 1; t <= 600; t++) {
+			conn = 0;
+			CHECK_EQ_INT(zt_linker_local(lk, 30 + t % 3, t, &conn), ZT_LOCAL_PARENT);
+			CHECK_EQ_INT(conn, 1000 + t + round);
+		}
+		for (uint32_t t = 1; t <= 600; t++)
+			zt_linker_srv_close(lk, 30 + t % 3, t, 1000 + t + round);
+		for (uint32_t t = 1; t <= 600; t += 97)
+			CHECK_EQ_INT(zt_linker_local(lk, 30 + t % 3, t, &conn), ZT_LOCAL_ROOT);
+	}
 	zt_linker_free(lk);
 }
 

@@ -359,6 +359,14 @@ static void test_addr_format(void)
 	CHECK_EQ_STR(buf, "10.23");
 	zt_addr_format(1, a, 1, buf, sizeof(buf));
 	CHECK_EQ_STR(buf, "?");
+	/* The longest IPv4 form, in a buffer just its size (written in
+	 * place) and one byte shorter (cut). */
+	uint8_t ones[16] = { 255, 255, 255, 255 };
+
+	zt_addr_format(2, ones, 65535, buf, sizeof("255.255.255.255:65535"));
+	CHECK_EQ_STR(buf, "255.255.255.255:65535");
+	zt_addr_format(2, ones, 65535, buf, sizeof("255.255.255.255:65535") - 1);
+	CHECK_EQ_STR(buf, "255.255.255.255:6553");
 	for (int i = 0; i < 256; i++) {
 		char want[32];
 
@@ -367,6 +375,21 @@ static void test_addr_format(void)
 		snprintf(want, sizeof(want), "%d.231.0.%d:%d", i, 255 - i, i * 257);
 		CHECK_EQ_STR(buf, want);
 	}
+}
+
+/* Digit counts at every power of ten and either side of it. */
+static void test_u64_len(void)
+{
+	char want[32];
+
+	CHECK_EQ_INT((int)zt_u64_len(0), 1);
+	CHECK_EQ_INT((int)zt_u64_len(UINT64_MAX), 20);
+	for (uint64_t p = 1, i = 0; i < 20; i++, p *= 10)
+		for (uint64_t v = p - 1; v <= p + 1; v++) {
+			if (v == (uint64_t)-1)
+				continue;
+			CHECK_EQ_INT((int)zt_u64_len(v), snprintf(want, sizeof(want), "%" PRIu64, v));
+		}
 }
 
 /*
@@ -421,6 +444,7 @@ int main(void)
 	test_json_reads_back();
 	test_json_small_buffers();
 	test_addr_format();
+	test_u64_len();
 	zt_outbuf_free(&out);
 	return TEST_SUMMARY("test_output");
 }

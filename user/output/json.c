@@ -37,10 +37,16 @@ int zt_format_iso8601(uint64_t unix_ns, char *buf, int size)
 	return (int)n + 8;
 }
 
-/* Bytes a JSON string carries as they are. */
+/* Bytes a JSON string carries as they are: printable ASCII but '"' (0x22)
+ * and '\\' (0x5c). A table: one load a byte where the four comparisons
+ * were a tenth of a span's instructions. */
+static const bool json_plain_tab[256] = {
+	[0x20 ... 0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7f] = true,
+};
+
 static inline bool json_plain(unsigned char c)
 {
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+	return json_plain_tab[c];
 }
 
 /* The rest of a JSON string from s on, its opening quote written. */

@@ -60,6 +60,10 @@ struct zt_linker {
 	 * per span showed in profiles at 50k spans/s. */
 	struct node *spare;
 	uint32_t nspare;
+	/* Open-request counters likewise (linked by `next`, OPEN_CACHE at
+	 * most): two come and go with every server request. */
+	struct open_ent *open_spare;
+	uint32_t nopen_spare;
 	/* Scratch for one trace, max_held entries each. */
 	struct node **tn;
 	struct zt_span **tspans;
@@ -67,6 +71,7 @@ struct zt_linker {
 };
 
 #define NODE_CACHE 1024
+#define OPEN_CACHE 256
 
 static struct node *node_get(struct zt_linker *lk)
 {
@@ -215,8 +220,15 @@ static void open_count(struct zt_linker *lk, uint32_t pid, uint32_t tid, uint64_
 	struct open_ent **pp = open_slot(lk, pid, tid), *e = *pp;
 
 	if (!e) {
-		if (d < 0 || !(e = calloc(1, sizeof(*e))))
+		if (d < 0)
 			return;
+		if ((e = lk->open_spare)) {
+			lk->open_spare = e->next;
+			lk->nopen_spare--;
+			memset(e, 0, sizeof(*e));
+		} else if (!(e = calloc(1, sizeof(*e)))) {
+			return;
+		}
 		e->pid = pid;
 		e->tid = tid;
 		*pp = e;
@@ -227,7 +239,13 @@ static void open_count(struct zt_linker *lk, uint32_t pid, uint32_t tid, uint64_
 	e->xor_conn ^= conn;
 	if (!e->count) {
 		*pp = e->next;
-		free(e);
+		if (lk->nopen_spare >= OPEN_CACHE) {
+			free(e);
+			return;
+		}
+		e->next = lk->open_spare;
+		lk->open_spare = e;
+		lk->nopen_spare++;
 	}
 }
 
@@ -537,6 +555,12 @@ void zt_linker_free(struct zt_linker *lk)
 			lk->open[b] = e->next;
 			free(e);
 		}
+	while (lk->open_spare) {
+		struct open_ent *e = lk->open_spare;
+
+		lk->open_spare = e->next;
+		free(e);
+	}
 	while (lk->spare) {
 		struct node *n = lk->spare;
 
