@@ -63,8 +63,8 @@ static inline char *zt_u64_digits(char *end, uint64_t v)
 }
 
 /* Decimal digits in v: from its bit length (times log10(2) ~ 1233/4096,
- * one short or exact) and one comparison, where a loop of divisions by ten
- * cost a span ~300 instructions (a start_ns has nineteen digits). */
+ * one short or exact) and one comparison, where a loop over growing powers
+ * of ten cost a span ~300 instructions (a start_ns has nineteen digits). */
 static inline size_t zt_u64_len(uint64_t v)
 {
 	static const uint64_t pow10[20] = {
