@@ -32,10 +32,10 @@
 # (scripts/msgloop.c): untraced beside ztrace, and traced, against none
 # (the hooks' dispatch, which the programs' counted time leaves out, is the
 # difference between the added time and the programs'). Then ztrace's
-# userspace per span without the kernel (scripts/spancost.c: the json and
-# text writers' records replayed through the drain's code; instructions
-# under callgrind, which repeat to the instruction, and ns natively). Then TLS: a second
-# nginx in pong serving a 1 KiB file over HTTPS, wrk over TLS, sides tls_off,
+# userspace per span without the kernel (scripts/spancost.c: nginx's records
+# replayed through the drain's code into each writer; instructions under
+# callgrind, which repeat to the instruction, and ns natively). Then TLS: a
+# second nginx in pong serving a 1 KiB file over HTTPS, wrk over TLS, sides tls_off,
 # tls_json (probes per library file: wrk, untraced, maps the same libssl and
 # takes the traps too) and tls_proc (--tls-attach process: only nginx is
 # probed) interleaved. The table goes to stdout and to bench/.
@@ -332,9 +332,8 @@ bench_user() {
 }
 
 report_user() {
-	printf '
-ztrace userspace per span, replayed (scripts/spancost.c: nginx'"'"'s records for wrk'"'"'s\n'
-	printf 'requests through the drain'"'"'s code and a writer into /dev/null; no kernel, no ring):\n\n'
+	printf "\nztrace userspace per span, replayed (scripts/spancost.c: nginx's records for wrk's\n"
+	printf "requests through the drain's code and a writer into /dev/null; no kernel, no ring):\n\n"
 	printf '| output | instructions per span (callgrind) | ns per span (best of 5) |\n'
 	printf '|---|---|---|\n'
 	printf '| json | %s | %s |\n| text | %s | %s |\n' "${USER[json.ir]:-?}" "${USER[json]:-?}" \

@@ -5,13 +5,12 @@
  * worst case (wrk on nginx: keep-alive, 16 connections, a small static
  * response; the scheduler and TCP figures in every record, the thread's
  * name in the first of each connection's), made before a round, go
- * through the same code as
- * ztrace's drain: zt_tracer_on_record, the end-of-drain poll every
- * DRAIN records, span assembly, linking, and the JSON or text writer into
- * an output buffer flushed to /dev/null.
+ * through the same code as ztrace's drain: zt_tracer_on_record, the
+ * end-of-drain poll every DRAIN records, span assembly, linking, and the
+ * JSON or text writer into an output buffer flushed to /dev/null.
  *
  * Natively it prints ns per span (best of ROUNDS); under callgrind
- * (`make spancost`) the instructions of the measured part only
+ * (`make bench`'s user part) the instructions of the measured part only
  * (CALLGRIND_START/STOP_INSTRUMENTATION around it, no-ops natively),
  * which repeat to the instruction from run to run where the bench's CPU
  * figures move by 20%.

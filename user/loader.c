@@ -82,8 +82,6 @@ fail:
 	return ret < 0 ? ret : -EINVAL;
 }
 
-/* Opens, configures, chooses hooks and loads. With `quiet`, a load failure
- * is not reported but returned as -EAGAIN (the caller retries without TLS). */
 /* A map the kernel cannot make here, and the programs never touch in this
  * load: a 1-entry hash in its place. */
 static void idle_hash(struct bpf_map *m)
@@ -93,6 +91,8 @@ static void idle_hash(struct bpf_map *m)
 	bpf_map__set_map_flags(m, 0);
 }
 
+/* Opens, configures, chooses hooks and loads. With `quiet`, a load failure
+ * is not reported but returned as -EAGAIN (the caller retries without TLS). */
 static int open_and_load(struct zt_bpf *b, const struct zt_load_opts *o,
 			 const struct load_try *t)
 {
