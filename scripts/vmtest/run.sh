@@ -72,6 +72,26 @@ done <<<"$fetch_out"
 
 npass=0 nfail=0 nskip=0
 result() { echo "$*"; }
+
+# How a guest's kernel died, in one line, from its console: the panic's
+# reason, the first oops or BUG line and where in the kernel it was (the
+# first RIP in kernel code, segment 0010). Empty if the console shows no
+# death.
+kernel_death() {
+	tr -d '\r' <"$1" | awk '
+		!oops && /(BUG|Oops|general protection fault|kernel BUG at)[: ]/ { sub(/^\[[ 0-9.]*\] /, ""); oops = $0 }
+		!rip && /RIP: 0010:/ { sub(/.*RIP: 0010:/, "RIP "); rip = $1 " " $2 }
+		!panic && /Kernel panic - not syncing/ { sub(/.*Kernel panic - not syncing/, "panic"); panic = $0 }
+		END { s = panic; if (oops != "") s = s (s == "" ? "" : "; ") oops; if (rip != "") s = s (s == "" ? "" : "; ") rip; print substr(s, 1, 200) }'
+}
+
+# A kernel that died in code of ours: a ztrace program on the dying stacks
+# (JITed programs are "bpf_prog_<tag>_<name>", ours all named zt_*; never
+# patched once loaded, unlike the trampolines that call them), or the
+# tests' own init gone.
+died_of_ours() {
+	tr -d '\r' <"$1" | grep -a -q -E 'bpf_prog_[0-9a-f]+_zt_|Attempted to kill init'
+}
 for k in $KERNELS; do
 	t=$(target_of "$k")
 	d=${DIR_OF[$t]:-}
@@ -109,21 +129,30 @@ for k in $KERNELS; do
 			fi
 			set -e
 			# A guest that hangs without a word from the tests, or whose
-			# kernel dies before the tests begin, is booted again, up to
-			# twice; each console is kept and the line says so. Under TCG,
+			# kernel dies before the tests begin or later in code not
+			# ours, is booted again, up to twice; each console is kept
+			# and the line says so, with how the kernel died. Under TCG,
 			# kernel text patched while another vCPU runs it goes wrong now
 			# and then: 5.10 hung about once in ten boots (the hang caught
 			# with stacks was a deadlock in text_poke_bp, ztrace's hook
 			# probe detaching from sched_switch in __schedule; probes no
-			# longer attach tracepoints, see user/hooks.c), 7.2 oopsed once
-			# at an int3 in sched_clock_cpu 0.9 s into boot.
-			# A second boot alone let one CI run in ~30 fail.
+			# longer attach tracepoints, see user/hooks.c), 7.2 and 6.12
+			# oopsed at an int3 in sched_clock_cpu ~1-2 s into boot, and
+			# 6.12 panicked once 68 s in, during the busy cell (when
+			# ztrace detaches or attaches its fentry trampolines: text
+			# patched), with no console kept to say more.
+			# A second boot alone let one CI run in ~30 fail. A kernel
+			# that died with a ztrace program on its stacks, or because
+			# the tests' init ended, is not booted again: that failure is
+			# ours.
 			why= kept=
 			if ((attempt < 3)) && ! tr -d '\r' <"$logf" | grep -aq 'ZT-VM-EXIT [0-9]*'; then
 				if ((qrc == 124 || qrc == 137)); then
 					why="no exit marker after ${TIMEOUT}s" kept=hung
 				elif ! tr -d '\r' <"$logf" | grep -aq 'zt-init: kernel'; then
-					why="the kernel died before the tests began" kept=boot
+					why="the kernel died before the tests began: $(kernel_death "$logf")" kept=boot
+				elif [[ -n $(kernel_death "$logf") ]] && ! died_of_ours "$logf"; then
+					why="the kernel died in the tests, not in ztrace's code: $(kernel_death "$logf")" kept=died
 				fi
 			fi
 			if [[ -n $why ]]; then
@@ -143,7 +172,8 @@ for k in $KERNELS; do
 		if [[ -n $marker ]]; then detail="tests exited ${marker#ZT-VM-EXIT }"
 		elif ((qrc == 124 || qrc == 137)); then detail="timeout after ${TIMEOUT}s, no exit marker"
 		else
-			detail="no exit marker (qemu rc=$qrc): $(tr -d '\r' <"$logf" | grep -a . | tail -1 | cut -c1-120)"
+			death=$(kernel_death "$logf")
+			detail="no exit marker (qemu rc=$qrc): ${death:-$(tr -d '\r' <"$logf" | grep -a . | tail -1 | cut -c1-120)}"
 		fi
 		result "$d $l fail $rel ${secs}s $detail (console: ${logf#"$REPO_ROOT"/})$retried"
 		nfail=$((nfail + 1))
