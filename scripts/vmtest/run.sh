@@ -138,9 +138,9 @@ for k in $KERNELS; do
 			# probe detaching from sched_switch in __schedule; probes no
 			# longer attach tracepoints, see user/hooks.c), 7.2 and 6.12
 			# oopsed at an int3 in sched_clock_cpu ~1-2 s into boot, and
-			# 6.12 panicked once 68 s in, during the busy cell (when
-			# ztrace detaches or attaches its fentry trampolines: text
-			# patched), with no console kept to say more.
+			# 6.12 panicked once 68 s in, during the busy cell (most
+			# likely as ztrace detached or attached its fentry
+			# trampolines: text patched; no console was kept to say).
 			# A second boot alone let one CI run in ~30 fail. A kernel
 			# that died with a ztrace program on its stacks, or because
 			# the tests' init ended, is not booted again: that failure is
