@@ -145,14 +145,14 @@ for k in $KERNELS; do
 			# that died with a ztrace program on its stacks, or because
 			# the tests' init ended, is not booted again: that failure is
 			# ours.
-			why= kept=
+			why= kept= death=$(kernel_death "$logf")
 			if ((attempt < 3)) && ! tr -d '\r' <"$logf" | grep -aq 'ZT-VM-EXIT [0-9]*'; then
 				if ((qrc == 124 || qrc == 137)); then
 					why="no exit marker after ${TIMEOUT}s" kept=hung
 				elif ! tr -d '\r' <"$logf" | grep -aq 'zt-init: kernel'; then
-					why="the kernel died before the tests began: $(kernel_death "$logf")" kept=boot
-				elif [[ -n $(kernel_death "$logf") ]] && ! died_of_ours "$logf"; then
-					why="the kernel died in the tests, not in ztrace's code: $(kernel_death "$logf")" kept=died
+					why="the kernel died before the tests began: $death" kept=boot
+				elif [[ -n $death ]] && ! died_of_ours "$logf"; then
+					why="the kernel died in the tests, not in ztrace's code: $death" kept=died
 				fi
 			fi
 			if [[ -n $why ]]; then
@@ -172,7 +172,6 @@ for k in $KERNELS; do
 		if [[ -n $marker ]]; then detail="tests exited ${marker#ZT-VM-EXIT }"
 		elif ((qrc == 124 || qrc == 137)); then detail="timeout after ${TIMEOUT}s, no exit marker"
 		else
-			death=$(kernel_death "$logf")
 			detail="no exit marker (qemu rc=$qrc): ${death:-$(tr -d '\r' <"$logf" | grep -a . | tail -1 | cut -c1-120)}"
 		fi
 		result "$d $l fail $rel ${secs}s $detail (console: ${logf#"$REPO_ROOT"/})$retried"
